@@ -1,0 +1,1 @@
+"""``expressway …``: commands parse arguments and call services, nothing more."""

@@ -1,0 +1,3 @@
+from expressway.cli.main import app
+
+app()

@@ -1,0 +1,24 @@
+"""The ``expressway`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from expressway import __version__
+from expressway.cli import demo, tenant
+
+app = typer.Typer(
+    name="expressway",
+    help="Express Configuration of SSO, SCIM and Universal Logout, both sides of it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(tenant.app, name="tenant")
+app.command("demo")(demo.demo)
+
+
+@app.command()
+def version() -> None:
+    """Print Expressway's version."""
+    typer.echo(__version__)

@@ -1,0 +1,85 @@
+"""``expressway tenant …``: initialise and serve the vendor-side tenant."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from expressway.config import load_settings
+from expressway.tenant.bootstrap import initialise_tenant
+from expressway.tenant.runtime import TenantRuntime
+
+app = typer.Typer(
+    help="The SaaS vendor's identity platform (Auth0-compatible).", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command()
+def init(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object, for scripts.")
+    ] = False,
+    public_url: Annotated[
+        str | None, typer.Option(help="Public base URL; the issuer is this URL with a slash.")
+    ] = None,
+) -> None:
+    """Create the database, signing keys, Management API and admin client (idempotent)."""
+    overrides = {"tenant_public_url": public_url} if public_url else {}
+    settings = load_settings(**overrides)
+    runtime = TenantRuntime.from_settings(settings)
+    result = initialise_tenant(runtime)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "changed": result.changed,
+                    "changes": result.changes,
+                    "issuer": settings.tenant_issuer,
+                    "management_audience": settings.management_audience,
+                    "client_id": result.admin_client_id,
+                    "client_secret": result.admin_client_secret,
+                }
+            )
+        )
+        return
+    if not result.changed:
+        console.print("[green]The tenant is already initialised; nothing changed.[/green]")
+        console.print(f"Admin client id: [bold]{result.admin_client_id}[/bold]")
+        return
+    for change in result.changes:
+        console.print(f"[green]✓[/green] {change}")
+    if result.admin_client_secret:
+        console.print(
+            Panel.fit(
+                f"client_id:     {result.admin_client_id}\n"
+                f"client_secret: {result.admin_client_secret}\n"
+                f"audience:      {settings.management_audience}\n"
+                f"token URL:     {settings.tenant_issuer}oauth/token",
+                title="Management API client (the secret is shown only this once)",
+            )
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8401,
+    public_url: Annotated[
+        str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
+    ] = None,
+) -> None:
+    """Serve the tenant (Management API and Authentication API) with uvicorn."""
+    import uvicorn
+
+    from expressway.tenant.app import create_app
+
+    url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+    settings = load_settings(tenant_public_url=url)
+    runtime = TenantRuntime.from_settings(settings)
+    initialise_tenant(runtime)
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")

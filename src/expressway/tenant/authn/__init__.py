@@ -1,0 +1,1 @@
+"""The tenant's Authentication API: discovery, JWKS and the token endpoint."""

@@ -1,0 +1,178 @@
+"""``expressway tenant init``: a tenant ready for its first Management API call.
+
+Idempotent: every step checks for what it would make and makes only what is missing, so a second
+run changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from expressway import hashing, ids
+from expressway.storage import migrate
+from expressway.tenant.management.scopes import MANAGEMENT_SCOPE_NAMES, MANAGEMENT_SCOPES
+from expressway.tenant.rows import (
+    ClientGrantRow,
+    ClientRow,
+    ConnectionRow,
+    ResourceServerRow,
+    TenantSettingsRow,
+)
+from expressway.tenant.runtime import TenantRuntime
+
+ADMIN_CLIENT_NAME = "Expressway Management Client"
+DATABASE_CONNECTION_NAME = "Username-Password-Authentication"
+
+DEFAULT_TENANT_SETTINGS: dict[str, object] = {
+    "friendly_name": "Expressway",
+    "support_email": "",
+    "default_audience": "",
+    "session_lifetime": 168,
+    "idle_session_lifetime": 72,
+    "flags": {
+        "enable_client_connections": False,
+        "use_scope_descriptions_for_consent": False,
+    },
+}
+
+
+@dataclass
+class InitResult:
+    changes: list[str] = field(default_factory=list)
+    admin_client_id: str | None = None
+    #: Present only on the run that created the admin client: it is never shown again.
+    admin_client_secret: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def _ensure_management_api(session: Session, runtime: TenantRuntime, result: InitResult) -> None:
+    audience = runtime.settings.management_audience
+    api = session.scalars(
+        select(ResourceServerRow).where(ResourceServerRow.identifier == audience)
+    ).first()
+    now = runtime.clock.now()
+    if api is None:
+        session.add(
+            ResourceServerRow(
+                id=ids.random_id(24).lower(),
+                identifier=audience,
+                name="Expressway Management API",
+                scopes=[{"value": v, "description": d} for v, d in MANAGEMENT_SCOPES],
+                signing_alg="RS256",
+                token_lifetime=86400,
+                token_lifetime_for_web=7200,
+                token_dialect="access_token",
+                enforce_policies=False,
+                allow_offline_access=False,
+                skip_consent_for_verifiable_first_party_clients=False,
+                is_system=True,
+                created_at=now,
+            )
+        )
+        result.changes.append(f"created the Management API ({audience})")
+        return
+    known = {s["value"] for s in api.scopes}
+    missing = [{"value": v, "description": d} for v, d in MANAGEMENT_SCOPES if v not in known]
+    if missing:
+        api.scopes = [*api.scopes, *missing]
+        result.changes.append(f"added {len(missing)} scopes to the Management API")
+
+
+def _ensure_admin_client(session: Session, runtime: TenantRuntime, result: InitResult) -> None:
+    audience = runtime.settings.management_audience
+    now = runtime.clock.now()
+    client = session.scalars(
+        select(ClientRow).where(ClientRow.name == ADMIN_CLIENT_NAME, ClientRow.is_system.is_(True))
+    ).first()
+    if client is None:
+        secret = ids.client_secret()
+        client = ClientRow(
+            client_id=ids.client_id(),
+            name=ADMIN_CLIENT_NAME,
+            description="Machine client made by `expressway tenant init`",
+            app_type="non_interactive",
+            is_first_party=True,
+            callbacks=[],
+            allowed_logout_urls=[],
+            web_origins=[],
+            allowed_origins=[],
+            grant_types=["client_credentials"],
+            token_endpoint_auth_method="client_secret_post",
+            client_secret_hash=hashing.hash_token(secret),
+            jwt_configuration={"alg": "RS256", "lifetime_in_seconds": 36000},
+            client_metadata={},
+            home_realm_discovery=False,
+            is_system=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(client)
+        session.flush()
+        result.admin_client_secret = secret
+        result.changes.append(f"created the admin machine client {client.client_id}")
+    result.admin_client_id = client.client_id
+    grant = session.scalars(
+        select(ClientGrantRow).where(
+            ClientGrantRow.client_id == client.client_id, ClientGrantRow.audience == audience
+        )
+    ).first()
+    if grant is None:
+        session.add(
+            ClientGrantRow(
+                id=ids.prefixed_id("cgr"),
+                client_id=client.client_id,
+                audience=audience,
+                scope=list(MANAGEMENT_SCOPE_NAMES),
+                created_at=now,
+            )
+        )
+        result.changes.append("granted the admin client every Management API scope")
+    elif set(MANAGEMENT_SCOPE_NAMES) - set(grant.scope):
+        grant.scope = sorted({*grant.scope, *MANAGEMENT_SCOPE_NAMES})
+        result.changes.append("granted the admin client the new Management API scopes")
+
+
+def _ensure_database_connection(
+    session: Session, runtime: TenantRuntime, result: InitResult
+) -> None:
+    exists = session.scalars(
+        select(ConnectionRow).where(ConnectionRow.name == DATABASE_CONNECTION_NAME)
+    ).first()
+    if exists is None:
+        session.add(
+            ConnectionRow(
+                id=ids.prefixed_id("con"),
+                name=DATABASE_CONNECTION_NAME,
+                display_name=None,
+                strategy="auth0",
+                options={"brute_force_protection": True},
+                realms=[DATABASE_CONNECTION_NAME],
+                is_domain_connection=False,
+                connection_metadata={},
+                created_at=runtime.clock.now(),
+            )
+        )
+        result.changes.append(f"created the database connection {DATABASE_CONNECTION_NAME}")
+
+
+def initialise_tenant(runtime: TenantRuntime) -> InitResult:
+    """Migrate the database and create what a new tenant needs."""
+    migrate.upgrade(runtime.engine, "tenant")
+    result = InitResult()
+    with runtime.sessions() as session:
+        if runtime.signing_keys.ensure(session, runtime.clock.now()):
+            result.changes.append("created the signing keys (current and next)")
+        if session.get(TenantSettingsRow, "tenant") is None:
+            session.add(TenantSettingsRow(id="tenant", settings=dict(DEFAULT_TENANT_SETTINGS)))
+            result.changes.append("created the tenant settings")
+        _ensure_management_api(session, runtime, result)
+        _ensure_admin_client(session, runtime, result)
+        _ensure_database_connection(session, runtime, result)
+        session.commit()
+    return result

@@ -1,0 +1,52 @@
+"""The tenant's database rows: one module per concept, all on :data:`TenantBase`'s metadata.
+
+Rows hold secrets (hashes, sealed keys); API schemas are built from rows field by field in the
+management modules, never by dumping a row, so a new column never leaks by accident.
+"""
+
+from expressway.tenant.rows.base import TenantBase
+from expressway.tenant.rows.clients import ClientCredentialRow, ClientGrantRow, ClientRow
+from expressway.tenant.rows.connections import (
+    ConnectionClientRow,
+    ConnectionRow,
+    ScimConfigurationRow,
+    ScimTokenRow,
+)
+from expressway.tenant.rows.keys import SigningKeyRow
+from expressway.tenant.rows.logs import LogEventRow
+from expressway.tenant.rows.organizations import (
+    OrganizationConnectionRow,
+    OrganizationMemberRoleRow,
+    OrganizationMemberRow,
+    OrganizationRow,
+)
+from expressway.tenant.rows.profiles import ConnectionProfileRow, UserAttributeProfileRow
+from expressway.tenant.rows.resource_servers import ResourceServerRow
+from expressway.tenant.rows.roles import RolePermissionRow, RoleRow, UserRoleRow
+from expressway.tenant.rows.settings import TenantSettingsRow
+from expressway.tenant.rows.users import UserRow
+
+__all__ = [
+    "ClientCredentialRow",
+    "ClientGrantRow",
+    "ClientRow",
+    "ConnectionClientRow",
+    "ConnectionProfileRow",
+    "ConnectionRow",
+    "LogEventRow",
+    "OrganizationConnectionRow",
+    "OrganizationMemberRoleRow",
+    "OrganizationMemberRow",
+    "OrganizationRow",
+    "ResourceServerRow",
+    "RolePermissionRow",
+    "RoleRow",
+    "ScimConfigurationRow",
+    "ScimTokenRow",
+    "SigningKeyRow",
+    "TenantBase",
+    "TenantSettingsRow",
+    "UserAttributeProfileRow",
+    "UserRoleRow",
+    "UserRow",
+]

@@ -1,0 +1,41 @@
+"""The tenant's process-wide objects, built once by :func:`expressway.tenant.app.create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from expressway.clock import Clock, SystemClock
+from expressway.config import Settings
+from expressway.sealing import Sealer
+from expressway.storage.engine import make_engine, make_session_factory
+from expressway.tenant.signing import SigningKeys
+
+
+@dataclass
+class TenantRuntime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    signing_keys: SigningKeys
+    key_sealer: Sealer
+    secret_sealer: Sealer
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:
+        engine = make_engine(settings.resolved_tenant_database_url())
+        secret_key = settings.resolved_secret_key()
+        key_sealer = Sealer(secret_key, "tenant-signing-keys")
+        sessions = make_session_factory(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            signing_keys=SigningKeys(sessions, key_sealer),
+            key_sealer=key_sealer,
+            secret_sealer=Sealer(secret_key, "tenant-secrets"),
+            clock=clock or SystemClock(),
+        )

@@ -1,0 +1,1 @@
+"""The ASGI shell both systems share: security headers, error plumbing, sessions, CSRF."""

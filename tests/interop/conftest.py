@@ -1,0 +1,107 @@
+"""A real tenant server for interop tests: ``expressway tenant init`` then ``tenant serve`` as a
+subprocess on a free port with a fresh SQLite database, driven by the official Auth0 SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from auth0.management import Auth0
+
+pytestmark = pytest.mark.interop
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveTenant:
+    url: str
+    client_id: str
+    client_secret: str
+    data_dir: Path
+
+    @property
+    def management_audience(self) -> str:
+        return f"{self.url}/api/v2/"
+
+    def token(self) -> str:
+        response = httpx.post(
+            f"{self.url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "audience": self.management_audience,
+            },
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    def sdk(self, http: httpx.Client) -> Auth0:
+        """The official Auth0 Management SDK, pointed at this tenant."""
+        return Auth0(
+            base_url=f"{self.url}/api/v2", token=self.token(), max_retries=0, httpx_client=http
+        )
+
+
+@pytest.fixture(scope="session")
+def live_tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTenant]:
+    data_dir = tmp_path_factory.mktemp("live-tenant")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "EXPRESSWAY_DATA_DIR": str(data_dir),
+        "EXPRESSWAY_TENANT_PUBLIC_URL": url,
+    }
+    env.pop("EXPRESSWAY_TENANT_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "expressway.cli"]
+    init = subprocess.run(  # noqa: S603 - our own CLI
+        [*cli, "tenant", "init", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    created = json.loads(init.stdout)
+    log = (data_dir / "server.log").open("w")
+    server = subprocess.Popen(  # noqa: S603 - our own CLI
+        [*cli, "tenant", "serve", "--port", str(port), "--public-url", url],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/.well-known/jwks.json").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data_dir / "server.log").read_text())
+            time.sleep(0.1)
+        yield LiveTenant(url, created["client_id"], created["client_secret"], data_dir)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def sdk(live_tenant: LiveTenant) -> Iterator[Auth0]:
+    """The official Auth0 Management SDK with an admin token for the live tenant."""
+    with httpx.Client(timeout=30) as http:
+        yield live_tenant.sdk(http)
