@@ -6,6 +6,7 @@ emptied between tests (the signing keys stay, since making RSA keys is the slow 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ def tenant_database(
         return
     reason = postgres_unreachable_reason()
     if reason:
+        if os.environ.get("EXPRESSWAY_REQUIRE_POSTGRES"):
+            pytest.fail(f"EXPRESSWAY_REQUIRE_POSTGRES is set, but {reason}")
         pytest.skip(reason)
     with postgres_database() as url:
         yield url

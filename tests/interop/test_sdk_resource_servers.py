@@ -28,4 +28,6 @@ def test_the_sdk_creates_reads_updates_lists_and_deletes_an_api(
     assert "https://orders.example/api" in identifiers
     assert live_tenant.management_audience in identifiers
     sdk.resource_servers.delete(created.id)
-    assert "https://orders.example/api" not in [api.identifier for api in sdk.resource_servers.list()]
+    assert "https://orders.example/api" not in [
+        api.identifier for api in sdk.resource_servers.list()
+    ]

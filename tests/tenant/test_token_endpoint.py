@@ -1,0 +1,202 @@
+"""``POST /oauth/token`` with ``client_credentials`` (RFC 6749 §4.4) and the tenant's keys."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from expressway import jose
+from tests.conftest import Tenant
+
+
+def _form(tenant: Tenant, **overrides: str) -> dict[str, str]:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": tenant.admin_client_id,
+        "client_secret": tenant.admin_client_secret,
+        "audience": tenant.runtime.settings.management_audience,
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v != ""}
+
+
+def test_an_access_token_is_an_rfc9068_jwt_verifiable_with_the_published_jwks(tenant: Tenant) -> None:
+    """RFC 9068 §2: typ at+jwt, iss, sub, aud, exp, iat, jti, client_id, scope."""
+    response = tenant.http.post("/oauth/token", data=_form(tenant, scope="read:roles read:users"))
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == "read:roles read:users"
+    jwks = tenant.http.get("/.well-known/jwks.json").json()["keys"]
+    header, claims = jose.verify_jwt(body["access_token"], jose.key_set(jwks))
+    assert header["typ"] == "at+jwt"
+    assert claims["iss"] == "http://localhost:8401/"
+    assert claims["aud"] == "http://localhost:8401/api/v2/"
+    assert claims["sub"] == f"{tenant.admin_client_id}@clients"
+    assert claims["client_id"] == tenant.admin_client_id
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    assert claims["jti"]
+
+
+def test_client_secret_basic_is_accepted(tenant: Tenant) -> None:
+    """RFC 6749 §2.3.1: the id and secret in an HTTP Basic header."""
+    credentials = f"{tenant.admin_client_id}:{tenant.admin_client_secret}".encode()
+    response = tenant.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": tenant.runtime.settings.management_audience},
+        headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_json_bodies_are_accepted_as_auth0_does(tenant: Tenant) -> None:
+    response = tenant.http.post("/oauth/token", json=_form(tenant))
+    assert response.status_code == 200, response.text
+
+
+def test_a_wrong_secret_is_invalid_client_with_401_and_a_challenge(tenant: Tenant) -> None:
+    response = tenant.http.post("/oauth/token", data=_form(tenant, client_secret="wrong"))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert "Basic" in response.headers["www-authenticate"]
+
+
+def test_an_unknown_client_reads_exactly_like_a_wrong_secret(tenant: Tenant) -> None:
+    """No answer tells an attacker which client ids exist."""
+    wrong_secret = tenant.http.post("/oauth/token", data=_form(tenant, client_secret="wrong"))
+    unknown = tenant.http.post("/oauth/token", data=_form(tenant, client_id="nobody"))
+    assert unknown.status_code == wrong_secret.status_code == 401
+    assert unknown.json() == wrong_secret.json()
+
+
+def test_two_authentication_methods_at_once_are_refused(tenant: Tenant) -> None:
+    """RFC 6749 §2.3: a client must not use more than one method in a request."""
+    credentials = f"{tenant.admin_client_id}:{tenant.admin_client_secret}".encode()
+    response = tenant.http.post(
+        "/oauth/token",
+        data=_form(tenant),
+        headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "error"),
+    [
+        ({"grant_type": ""}, 400, "invalid_request"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"audience": ""}, 400, "invalid_request"),
+        ({"audience": "https://nothing.example"}, 400, "invalid_request"),
+        ({"scope": "read:roles delete:everything"}, 400, "invalid_scope"),
+    ],
+)
+def test_bad_token_requests_get_rfc6749_errors(
+    tenant: Tenant, overrides: dict[str, str], status: int, error: str
+) -> None:
+    response = tenant.http.post("/oauth/token", data=_form(tenant, **overrides))
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == error
+    assert body["error_description"]
+
+
+def test_a_repeated_parameter_is_refused(tenant: Tenant) -> None:
+    """RFC 6749 §3.2: parameters must not be included more than once."""
+    response = tenant.http.post(
+        "/oauth/token",
+        content="grant_type=client_credentials&grant_type=client_credentials",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "grant_type" in response.json()["error_description"]
+
+
+def test_a_body_that_is_neither_a_form_nor_json_is_refused(tenant: Tenant) -> None:
+    response = tenant.http.post("/oauth/token", content=b"\x00\x01", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_broken_json_is_refused_not_crashed_on(tenant: Tenant) -> None:
+    response = tenant.http.post(
+        "/oauth/token", content=b"{oops", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+def test_discovery_names_the_issuer_and_its_endpoints(tenant: Tenant) -> None:
+    """OpenID Connect Discovery 1.0 §3: issuer equals the URL the document was fetched under."""
+    document = tenant.http.get("/.well-known/openid-configuration").json()
+    assert document["issuer"] == "http://localhost:8401/"
+    assert document["token_endpoint"] == "http://localhost:8401/oauth/token"
+    assert document["jwks_uri"] == "http://localhost:8401/.well-known/jwks.json"
+
+
+def test_the_jwks_publishes_the_current_and_next_keys_without_private_parts(tenant: Tenant) -> None:
+    keys = tenant.http.get("/.well-known/jwks.json").json()["keys"]
+    assert len(keys) == 2
+    for key in keys:
+        assert key["kty"] == "RSA"
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+
+
+def test_a_token_for_another_audience_is_refused_by_the_management_api(tenant: Tenant) -> None:
+    """The Management API accepts only tokens whose aud is its own identifier."""
+    from expressway.tenant.authn.tokens import issue_access_token
+
+    other = issue_access_token(
+        tenant.runtime,
+        subject="x@clients",
+        client_id=tenant.admin_client_id,
+        audience="https://other.example",
+        scopes=["read:resource_servers"],
+        lifetime=60,
+    )
+    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {other}"})
+    assert response.status_code == 401
+
+
+def test_an_expired_management_token_is_refused(tenant: Tenant) -> None:
+    from expressway.tenant.authn.tokens import issue_access_token
+
+    expired = issue_access_token(
+        tenant.runtime,
+        subject="x@clients",
+        client_id=tenant.admin_client_id,
+        audience=tenant.runtime.settings.management_audience,
+        scopes=["read:resource_servers"],
+        lifetime=-1,
+    )
+    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert "expired" in response.json()["message"]
+
+
+def test_a_token_signed_by_another_key_is_refused(tenant: Tenant) -> None:
+    stranger = jose.generate_signing_key("stranger")
+    forged = jose.sign_jwt(
+        {
+            "iss": "http://localhost:8401/",
+            "aud": tenant.runtime.settings.management_audience,
+            "exp": tenant.runtime.clock.timestamp() + 60,
+            "scope": "read:resource_servers",
+        },
+        stranger,
+    )
+    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_every_answer_carries_the_security_headers(tenant: Tenant) -> None:
+    """Nothing the tenant serves may be framed or content-sniffed."""
+    for response in (
+        tenant.http.get("/.well-known/jwks.json"),
+        tenant.http.get("/api/v2/resource-servers"),
+        tenant.http.post("/oauth/token", data={}),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -1,0 +1,121 @@
+"""Hashing, sealing, keys and settings: the small parts every secret passes through."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from expressway import hashing, jose
+from expressway.config import Settings
+from expressway.sealing import SealError, Sealer
+
+
+def test_a_password_hash_is_argon2id_and_verifies_only_its_password() -> None:
+    stored = hashing.hash_password("correct horse")
+    assert stored.startswith("$argon2id$")
+    assert hashing.verify_password(stored, "correct horse")
+    assert not hashing.verify_password(stored, "Correct horse")
+    assert not hashing.verify_password("not a hash", "correct horse")
+
+
+def test_a_token_digest_verifies_only_its_token() -> None:
+    digest = hashing.hash_token("tok_abc")
+    assert "tok_abc" not in digest
+    assert hashing.verify_token(digest, "tok_abc")
+    assert not hashing.verify_token(digest, "tok_abd")
+
+
+def test_a_sealed_value_opens_only_with_the_same_key_and_purpose() -> None:
+    sealed = Sealer("key-one", "signing").seal(b"private")
+    assert b"private" not in sealed.encode()
+    assert Sealer("key-one", "signing").open(sealed) == b"private"
+    with pytest.raises(SealError):
+        Sealer("key-two", "signing").open(sealed)
+    with pytest.raises(SealError):
+        Sealer("key-one", "other-purpose").open(sealed)
+
+
+def _rsa_pem(bits: int, fmt: serialization.PublicFormat) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
+
+
+def test_spki_and_pkcs1_public_keys_read_as_the_same_key() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pkcs1 = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+    assert jose.read_public_key(spki.decode()).thumbprint == jose.read_public_key(pkcs1.decode()).thumbprint
+
+
+@pytest.mark.parametrize(
+    ("pem", "complaint"),
+    [
+        ("hello", "not a valid PEM"),
+        (_rsa_pem(1024, serialization.PublicFormat.SubjectPublicKeyInfo), "1024-bit"),
+        (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode(),
+            "RSA",
+        ),
+        (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode(),
+            "private key",
+        ),
+    ],
+)
+def test_unacceptable_public_keys_are_refused_saying_why(pem: str, complaint: str) -> None:
+    with pytest.raises(jose.KeyFormatError, match=complaint):
+        jose.read_public_key(pem)
+
+
+def test_alg_none_and_hmac_tokens_are_refused_even_with_a_matching_key_set() -> None:
+    """A verifier holding public keys must never accept an unsigned or HMAC-signed token."""
+    key = jose.generate_signing_key("k1")
+    keys = jose.key_set([jose.public_jwk(key)])
+    header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
+    with pytest.raises(jose.JoseFailure, match="alg"):
+        jose.verify_jwt(f"{header}.eyJzdWIiOiJ4In0.", keys)
+    hs_header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"  # {"alg":"HS256","typ":"JWT"}
+    with pytest.raises(jose.JoseFailure, match="alg"):
+        jose.verify_jwt(f"{hs_header}.eyJzdWIiOiJ4In0.c2ln", keys)
+
+
+def test_claims_are_checked_for_expiry_issuer_and_audience() -> None:
+    claims = {"exp": 100, "iss": "https://a/", "aud": ["x", "y"]}
+    jose.check_claims(claims, now=99, issuer="https://a/", audience="y")
+    with pytest.raises(jose.JoseFailure, match="expired"):
+        jose.check_claims(claims, now=100)
+    with pytest.raises(jose.JoseFailure, match="iss"):
+        jose.check_claims(claims, now=0, issuer="https://b/")
+    with pytest.raises(jose.JoseFailure, match="aud"):
+        jose.check_claims(claims, now=0, audience="z")
+    with pytest.raises(jose.JoseFailure, match="exp"):
+        jose.check_claims({"exp": "soon"}, now=0)
+
+
+def test_a_generated_secret_key_is_written_once_and_readable_only_by_its_owner(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = settings.resolved_secret_key()
+    assert Settings(data_dir=tmp_path).resolved_secret_key() == first
+    mode = (tmp_path / "secret.key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_the_issuer_ends_with_a_slash_and_the_management_audience_follows_it() -> None:
+    settings = Settings(tenant_public_url="https://tenant.example.com/")
+    assert settings.tenant_issuer == "https://tenant.example.com/"
+    assert settings.management_audience == "https://tenant.example.com/api/v2/"
