@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from expressway import hashing, jose
 from expressway.config import Settings
-from expressway.sealing import SealError, Sealer
+from expressway.sealing import Sealer, SealError
 
 
 def test_a_password_hash_is_argon2id_and_verifies_only_its_password() -> None:
@@ -49,8 +49,13 @@ def test_spki_and_pkcs1_public_keys_read_as_the_same_key() -> None:
     spki = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    pkcs1 = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
-    assert jose.read_public_key(spki.decode()).thumbprint == jose.read_public_key(pkcs1.decode()).thumbprint
+    pkcs1 = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+    )
+    assert (
+        jose.read_public_key(spki.decode()).thumbprint
+        == jose.read_public_key(pkcs1.decode()).thumbprint
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,7 +66,9 @@ def test_spki_and_pkcs1_public_keys_read_as_the_same_key() -> None:
         (
             ec.generate_private_key(ec.SECP256R1())
             .public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             .decode(),
             "RSA",
         ),
@@ -107,7 +114,9 @@ def test_claims_are_checked_for_expiry_issuer_and_audience() -> None:
         jose.check_claims({"exp": "soon"}, now=0)
 
 
-def test_a_generated_secret_key_is_written_once_and_readable_only_by_its_owner(tmp_path: Path) -> None:
+def test_a_generated_secret_key_is_written_once_and_readable_only_by_its_owner(
+    tmp_path: Path,
+) -> None:
     settings = Settings(data_dir=tmp_path)
     first = settings.resolved_secret_key()
     assert Settings(data_dir=tmp_path).resolved_secret_key() == first

@@ -65,13 +65,15 @@ def test_a_vendor_builds_every_express_configuration_prerequisite_with_the_sdk(
         password="Correct-Horse-42",
         name="Acme IT Admin",
     )
-    assert admin.user_id is not None and admin.user_id.startswith("auth0|")
+    assert admin.user_id is not None
+    assert admin.user_id.startswith("auth0|")
 
     # The organization, with its domains, the admin as a member holding the role there.
     org = sdk.organizations.create(
         name="acme", display_name="Acme Corp", metadata={"domains": "acme.example,acme.test"}
     )
-    assert org.id is not None and org.id.startswith("org_")
+    assert org.id is not None
+    assert org.id.startswith("org_")
     sdk.organizations.members.create(org.id, members=[admin.user_id])
     sdk.organizations.members.roles.assign(org.id, admin.user_id, roles=[role.id])
     member_roles = [r.id for r in sdk.organizations.members.roles.list(org.id, admin.user_id)]
@@ -105,8 +107,10 @@ def test_a_vendor_builds_every_express_configuration_prerequisite_with_the_sdk(
             }
         },
     )
-    assert connection_profile.id is not None and connection_profile.id.startswith("cop_")
-    assert attribute_profile.id is not None and attribute_profile.id.startswith("uap_")
+    assert connection_profile.id is not None
+    assert connection_profile.id.startswith("cop_")
+    assert attribute_profile.id is not None
+    assert attribute_profile.id.startswith("uap_")
 
     # The OIN client: the server fills in Express Configuration's defaults.
     oin = sdk.clients.create(name="Okta OIN", app_type="express_configuration")
@@ -121,7 +125,8 @@ def test_a_vendor_builds_every_express_configuration_prerequisite_with_the_sdk(
     credential = sdk.clients.credentials.create(
         oin.client_id, credential_type="public_key", pem=_public_pem(), alg="RS256"
     )
-    assert credential.id is not None and credential.id.startswith("cred_")
+    assert credential.id is not None
+    assert credential.id.startswith("cred_")
     sdk.clients.update(
         oin.client_id,
         client_authentication_methods={"private_key_jwt": {"credentials": [{"id": credential.id}]}},
@@ -180,7 +185,8 @@ def test_a_vendor_builds_every_express_configuration_prerequisite_with_the_sdk(
         ),
     )
     relinked = sdk.clients.get(app.client_id).express_configuration
-    assert relinked is not None and relinked.linked_clients is not None
+    assert relinked is not None
+    assert relinked.linked_clients is not None
     assert [c.client_id for c in relinked.linked_clients] == [oin.client_id]
 
     # "Enable Application Connections" must be off for Express Configuration.

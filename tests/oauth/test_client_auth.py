@@ -24,7 +24,11 @@ def test_basic_credentials_are_form_url_decoded() -> None:
 
 def test_a_secret_in_the_form_is_client_secret_post() -> None:
     presented = read_client_credentials(None, {"client_id": "c", "client_secret": "s"})
-    assert (presented.method, presented.client_id, presented.secret) == ("client_secret_post", "c", "s")
+    assert (presented.method, presented.client_id, presented.secret) == (
+        "client_secret_post",
+        "c",
+        "s",
+    )
 
 
 def test_an_assertion_is_private_key_jwt() -> None:
@@ -37,7 +41,9 @@ def test_an_assertion_is_private_key_jwt() -> None:
 
 def test_an_unknown_assertion_type_is_refused() -> None:
     with pytest.raises(InvalidClient):
-        read_client_credentials(None, {"client_assertion_type": "urn:other", "client_assertion": "x"})
+        read_client_credentials(
+            None, {"client_assertion_type": "urn:other", "client_assertion": "x"}
+        )
 
 
 def test_basic_that_is_not_base64_is_refused() -> None:

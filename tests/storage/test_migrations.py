@@ -16,7 +16,9 @@ from tests.conftest import BACKENDS
 
 
 @pytest.fixture
-def empty_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def empty_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
 
     if request.param == "sqlite":

@@ -21,7 +21,9 @@ def _form(tenant: Tenant, **overrides: str) -> dict[str, str]:
     return {k: v for k, v in form.items() if v != ""}
 
 
-def test_an_access_token_is_an_rfc9068_jwt_verifiable_with_the_published_jwks(tenant: Tenant) -> None:
+def test_an_access_token_is_an_rfc9068_jwt_verifiable_with_the_published_jwks(
+    tenant: Tenant,
+) -> None:
     """RFC 9068 §2: typ at+jwt, iss, sub, aud, exp, iat, jti, client_id, scope."""
     response = tenant.http.post("/oauth/token", data=_form(tenant, scope="read:roles read:users"))
     assert response.status_code == 200
@@ -45,7 +47,10 @@ def test_client_secret_basic_is_accepted(tenant: Tenant) -> None:
     credentials = f"{tenant.admin_client_id}:{tenant.admin_client_secret}".encode()
     response = tenant.http.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "audience": tenant.runtime.settings.management_audience},
+        data={
+            "grant_type": "client_credentials",
+            "audience": tenant.runtime.settings.management_audience,
+        },
         headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
     )
     assert response.status_code == 200, response.text
@@ -115,7 +120,9 @@ def test_a_repeated_parameter_is_refused(tenant: Tenant) -> None:
 
 
 def test_a_body_that_is_neither_a_form_nor_json_is_refused(tenant: Tenant) -> None:
-    response = tenant.http.post("/oauth/token", content=b"\x00\x01", headers={"Content-Type": "text/plain"})
+    response = tenant.http.post(
+        "/oauth/token", content=b"\x00\x01", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -155,7 +162,9 @@ def test_a_token_for_another_audience_is_refused_by_the_management_api(tenant: T
         scopes=["read:resource_servers"],
         lifetime=60,
     )
-    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {other}"})
+    response = tenant.http.get(
+        "/api/v2/resource-servers", headers={"Authorization": f"Bearer {other}"}
+    )
     assert response.status_code == 401
 
 
@@ -170,7 +179,9 @@ def test_an_expired_management_token_is_refused(tenant: Tenant) -> None:
         scopes=["read:resource_servers"],
         lifetime=-1,
     )
-    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {expired}"})
+    response = tenant.http.get(
+        "/api/v2/resource-servers", headers={"Authorization": f"Bearer {expired}"}
+    )
     assert response.status_code == 401
     assert "expired" in response.json()["message"]
 
@@ -186,7 +197,9 @@ def test_a_token_signed_by_another_key_is_refused(tenant: Tenant) -> None:
         },
         stranger,
     )
-    response = tenant.http.get("/api/v2/resource-servers", headers={"Authorization": f"Bearer {forged}"})
+    response = tenant.http.get(
+        "/api/v2/resource-servers", headers={"Authorization": f"Bearer {forged}"}
+    )
     assert response.status_code == 401
 
 

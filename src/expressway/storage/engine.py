@@ -12,6 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+#: Execution option marking a connection whose transactions only read.
+READ_ONLY_OPTION = "expressway_read_only"
+
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
@@ -36,15 +39,29 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
-            # BEGIN IMMEDIATE would serialise readers too; a plain BEGIN is enough with WAL.
-            conn.exec_driver_sql("BEGIN")
+            if conn.get_execution_options().get(READ_ONLY_OPTION):
+                # A reader never upgrades, so it needs no lock: WAL lets it run beside a writer.
+                conn.exec_driver_sql("BEGIN")
+                return
+            # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout. With a plain
+            # (deferred) BEGIN, a transaction that reads and then writes fails at once with
+            # "database is locked" when another connection committed in between, since SQLite
+            # cannot upgrade a stale read snapshot; waiting at BEGIN never fails that way.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock.
+
+    Use read-only sessions for lookups that may run while the same thread holds a read-write
+    session (loading signing keys during a token request): on SQLite a second read-write
+    transaction would wait for the first one's lock, which the same thread holds.
+    """
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ class TenantRuntime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_only_sessions: sessionmaker[Session]
     signing_keys: SigningKeys
     key_sealer: Sealer
     secret_sealer: Sealer
@@ -30,11 +31,13 @@ class TenantRuntime:
         secret_key = settings.resolved_secret_key()
         key_sealer = Sealer(secret_key, "tenant-signing-keys")
         sessions = make_session_factory(engine)
+        read_only_sessions = make_session_factory(engine, read_only=True)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            signing_keys=SigningKeys(sessions, key_sealer),
+            read_only_sessions=read_only_sessions,
+            signing_keys=SigningKeys(read_only_sessions, key_sealer),
             key_sealer=key_sealer,
             secret_sealer=Sealer(secret_key, "tenant-secrets"),
             clock=clock or SystemClock(),

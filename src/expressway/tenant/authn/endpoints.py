@@ -9,10 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from expressway import hashing
-from expressway.oauth.client_auth import PresentedCredentials, read_client_credentials
+from expressway.oauth.assertions import ASSERTION_ALGORITHMS, unverified_client_id
+from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import (
-    InvalidClient,
     InvalidRequest,
     InvalidScope,
     OAuthError,
@@ -20,6 +19,7 @@ from expressway.oauth.errors import (
     UnsupportedGrantType,
 )
 from expressway.tenant import logs
+from expressway.tenant.authn.client_authentication import authenticate_client
 from expressway.tenant.authn.tokens import issue_access_token
 from expressway.tenant.management.context import get_runtime
 from expressway.tenant.rows import ClientGrantRow, ClientRow, ResourceServerRow
@@ -38,7 +38,12 @@ def openid_configuration(request: Request) -> dict[str, Any]:
         "jwks_uri": f"{issuer}.well-known/jwks.json",
         "token_endpoint": f"{issuer}oauth/token",
         "grant_types_supported": list(GRANT_TYPES_SUPPORTED),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -80,21 +85,6 @@ async def _read_form(request: Request) -> dict[str, str]:
             raise InvalidRequest(f"parameter {key} is repeated")
         params[key] = value
     return params
-
-
-def authenticate_client(session: Session, presented: PresentedCredentials) -> ClientRow:
-    """Authenticate a confidential client by its secret; every failure reads the same."""
-    if presented.method == "none" or not presented.client_id:
-        raise InvalidClient("client authentication is required")
-    client = session.get(ClientRow, presented.client_id)
-    if presented.method in ("client_secret_basic", "client_secret_post"):
-        # Hash and compare even for an unknown client, so the answer takes the same time.
-        stored = client.client_secret_hash if client else None
-        matches = hashing.verify_token(stored or "0" * 64, presented.secret or "")
-        if client is None or stored is None or not matches:
-            raise InvalidClient("the client id or secret is wrong")
-        return client
-    raise InvalidClient(f"{presented.method} is not accepted at this endpoint yet")
 
 
 def _client_credentials(
@@ -155,14 +145,17 @@ async def token(request: Request) -> JSONResponse:
     try:
         params = await _read_form(request)
         presented = read_client_credentials(request.headers.get("authorization"), params)
-        client_id = presented.client_id
+        # Only for the log: who the request claims to be, before anything is verified.
+        client_id = presented.client_id or (
+            unverified_client_id(presented.assertion) if presented.assertion else None
+        )
         grant_type = params.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required")
         if grant_type not in GRANT_TYPES_SUPPORTED:
             raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
         with runtime.sessions() as session:
-            client = authenticate_client(session, presented)
+            client = authenticate_client(runtime, session, presented)
             body = _client_credentials(runtime, session, client, params)
             logs.record(
                 session,
@@ -184,7 +177,7 @@ async def token(request: Request) -> JSONResponse:
                 description=error.description,
                 client_id=client_id if client_id and len(client_id) <= 64 else None,
                 ip=ip,
-                details={"error": error.error},
+                details={"error": error.error, "error_cause": error.cause},
             )
             session.commit()
         return _oauth_error_response(error)

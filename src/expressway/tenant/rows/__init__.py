@@ -21,6 +21,7 @@ from expressway.tenant.rows.organizations import (
     OrganizationRow,
 )
 from expressway.tenant.rows.profiles import ConnectionProfileRow, UserAttributeProfileRow
+from expressway.tenant.rows.replay import UsedAssertionRow
 from expressway.tenant.rows.resource_servers import ResourceServerRow
 from expressway.tenant.rows.roles import RolePermissionRow, RoleRow, UserRoleRow
 from expressway.tenant.rows.settings import TenantSettingsRow
@@ -46,6 +47,7 @@ __all__ = [
     "SigningKeyRow",
     "TenantBase",
     "TenantSettingsRow",
+    "UsedAssertionRow",
     "UserAttributeProfileRow",
     "UserRoleRow",
     "UserRow",

@@ -1,8 +1,8 @@
 """initial tenant schema
 
-Revision ID: aec2cbbdff63
+Revision ID: 81142f9c4be5
 Revises:
-Create Date: 2026-11-28 20:27:47.428571
+Create Date: 2026-11-28 20:33:52.262940
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 import expressway.storage.types
 
-revision: str = "aec2cbbdff63"
+revision: str = "81142f9c4be5"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -262,6 +262,20 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_settings")),
     )
+    op.create_table(
+        "used_client_assertions",
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("jti", sa.String(length=255), nullable=False),
+        sa.Column(
+            "expires_at", expressway.storage.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("client_id", "jti", name=op.f("pk_used_client_assertions")),
+    )
+    with op.batch_alter_table("used_client_assertions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_used_client_assertions_expires_at"), ["expires_at"], unique=False
+        )
+
     op.create_table(
         "user_attribute_profiles",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -632,6 +646,10 @@ def downgrade() -> None:
 
     op.drop_table("users")
     op.drop_table("user_attribute_profiles")
+    with op.batch_alter_table("used_client_assertions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_used_client_assertions_expires_at"))
+
+    op.drop_table("used_client_assertions")
     op.drop_table("tenant_settings")
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_signing_keys_state"))
