@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from expressway.config import Settings
 from expressway.tenant.app import create_app
@@ -83,11 +84,12 @@ def tenant(tenant_database: str, tmp_path: Path) -> Iterator[Tenant]:
     settings = Settings(
         data_dir=tmp_path,
         tenant_database_url=tenant_database,
-        secret_key="test-secret-key-for-the-tenant",  # type: ignore[arg-type]
+        secret_key=SecretStr("test-secret-key-for-the-tenant"),
         tenant_public_url="http://localhost:8401",
     )
     runtime = TenantRuntime.from_settings(settings)
-    _empty(runtime.engine) if _is_migrated(runtime.engine) else None
+    if _is_migrated(runtime.engine):
+        _empty(runtime.engine)
     result = initialise_tenant(runtime)
     assert result.admin_client_id is not None
     assert result.admin_client_secret is not None

@@ -195,5 +195,5 @@ def test_a_vendor_builds_every_express_configuration_prerequisite_with_the_sdk(
     assert settings.flags.enable_client_connections is False
 
     # Every write above is in the tenant's log.
-    descriptions = {event.description for event in sdk.logs.list(q="type:sapi")}
+    descriptions = {event.description for event in sdk.logs.list(search="type:sapi")}
     assert len(descriptions) >= 5
