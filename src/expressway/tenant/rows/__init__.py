@@ -4,6 +4,14 @@ Rows hold secrets (hashes, sealed keys); API schemas are built from rows field b
 management modules, never by dumping a row, so a new column never leaks by accident.
 """
 
+from expressway.tenant.rows.authn import (
+    AuthorizationCodeRow,
+    AuthorizationRequestRow,
+    ConsentRow,
+    LoginSessionRow,
+    RefreshTokenRow,
+    UpstreamLoginRow,
+)
 from expressway.tenant.rows.base import TenantBase
 from expressway.tenant.rows.clients import ClientCredentialRow, ClientGrantRow, ClientRow
 from expressway.tenant.rows.connections import (
@@ -28,17 +36,22 @@ from expressway.tenant.rows.settings import TenantSettingsRow
 from expressway.tenant.rows.users import UserRow
 
 __all__ = [
+    "AuthorizationCodeRow",
+    "AuthorizationRequestRow",
     "ClientCredentialRow",
     "ClientGrantRow",
     "ClientRow",
     "ConnectionClientRow",
     "ConnectionProfileRow",
     "ConnectionRow",
+    "ConsentRow",
     "LogEventRow",
+    "LoginSessionRow",
     "OrganizationConnectionRow",
     "OrganizationMemberRoleRow",
     "OrganizationMemberRow",
     "OrganizationRow",
+    "RefreshTokenRow",
     "ResourceServerRow",
     "RolePermissionRow",
     "RoleRow",
@@ -47,6 +60,7 @@ __all__ = [
     "SigningKeyRow",
     "TenantBase",
     "TenantSettingsRow",
+    "UpstreamLoginRow",
     "UsedAssertionRow",
     "UserAttributeProfileRow",
     "UserRoleRow",
