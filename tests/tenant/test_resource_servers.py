@@ -98,3 +98,37 @@ def test_a_call_without_a_token_is_401_and_without_the_scope_403(tenant: Tenant)
     narrow = tenant.api(scope="read:roles").get("/resource-servers")
     assert narrow.status_code == 403
     assert "read:resource_servers" in auth0_error(narrow)["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/resource-servers/a%00b", "invalid_uri"),
+        ("/resource-servers?identifiers=a%00b", "invalid_query_string"),
+    ],
+)
+def test_a_nul_character_in_the_url_is_a_400_on_every_database(
+    tenant: Tenant, path: str, code: str
+) -> None:
+    """PostgreSQL cannot store U+0000; the request is refused before it gets that far."""
+    response = tenant.api().get(path)
+    assert response.status_code == 400
+    assert auth0_error(response)["errorCode"] == code
+
+
+def test_a_nul_character_in_the_body_is_a_400_naming_the_property(tenant: Tenant) -> None:
+    response = tenant.api().post(
+        "/resource-servers",
+        json={"identifier": "https://a.example", "scopes": [{"value": "a\u0000b"}]},
+    )
+    assert response.status_code == 400
+    assert "scopes[0].value" in auth0_error(response)["message"]
+
+
+def test_an_unknown_path_and_a_wrong_method_answer_in_auth0s_shape(tenant: Tenant) -> None:
+    unknown = tenant.api().get("/no-such-thing")
+    assert unknown.status_code == 404
+    assert auth0_error(unknown)["error"] == "Not Found"
+    wrong_method = tenant.api().put("/resource-servers")
+    assert wrong_method.status_code == 405
+    assert auth0_error(wrong_method)["error"] == "Method Not Allowed"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from expressway import __version__
 from expressway.tenant.authn import endpoints as authn_endpoints
@@ -11,7 +14,13 @@ from expressway.tenant.errors import TenantError
 from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.management.routes import management_router
 from expressway.tenant.runtime import TenantRuntime
+from expressway.web.input_guard import InputGuardMiddleware
 from expressway.web.security import install_security_headers
+
+
+def _refuse_nul(part: str) -> Response:
+    code = "invalid_query_string" if part == "query" else "invalid_uri"
+    return mgmt_errors.error_response(400, f"The {part} contains a NUL character", code)
 
 
 def create_app(runtime: TenantRuntime) -> FastAPI:
@@ -24,6 +33,10 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.add_exception_handler(RequestValidationError, mgmt_errors.handle_validation_error)
     app.add_exception_handler(mgmt_errors.ManagementApiError, mgmt_errors.handle_management_error)
     app.add_exception_handler(TenantError, mgmt_errors.handle_tenant_error)
+    app.add_exception_handler(HTTPException, mgmt_errors.handle_http_exception)
+    app.add_exception_handler(DataError, mgmt_errors.handle_data_error)
+    app.add_exception_handler(Exception, mgmt_errors.handle_unexpected_error)
+    app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
     app.include_router(authn_endpoints.router)
     app.include_router(management_router, prefix="/api/v2")

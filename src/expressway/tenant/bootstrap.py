@@ -22,6 +22,7 @@ from expressway.tenant.rows import (
     TenantSettingsRow,
 )
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services import resource_servers
 
 ADMIN_CLIENT_NAME = "Expressway Management Client"
 DATABASE_CONNECTION_NAME = "Username-Password-Authentication"
@@ -56,25 +57,18 @@ def _ensure_management_api(session: Session, runtime: TenantRuntime, result: Ini
     api = session.scalars(
         select(ResourceServerRow).where(ResourceServerRow.identifier == audience)
     ).first()
-    now = runtime.clock.now()
     if api is None:
-        session.add(
-            ResourceServerRow(
-                id=ids.random_id(24).lower(),
+        api = resource_servers.create(
+            session,
+            runtime.clock.now(),
+            resource_servers.ResourceServerSpec(
                 identifier=audience,
                 name="Expressway Management API",
                 scopes=[{"value": v, "description": d} for v, d in MANAGEMENT_SCOPES],
-                signing_alg="RS256",
                 token_lifetime=86400,
-                token_lifetime_for_web=7200,
-                token_dialect="access_token",
-                enforce_policies=False,
-                allow_offline_access=False,
-                skip_consent_for_verifiable_first_party_clients=False,
-                is_system=True,
-                created_at=now,
-            )
+            ),
         )
+        api.is_system = True
         result.changes.append(f"created the Management API ({audience})")
         return
     known = {s["value"] for s in api.scopes}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any, cast
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from expressway.tenant.errors import TenantError
+
+logger = logging.getLogger("expressway.tenant")
 
 
 class ManagementApiError(Exception):
@@ -83,7 +87,10 @@ def describe_validation_error(exc: RequestValidationError) -> tuple[str, str]:
             f" on property {field}.",
             "invalid_body",
         )
-    return f"Payload validation error: '{first.get('msg')}' on property {field}.", "invalid_body"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not field:
+        return f"Payload validation error: '{message}'.", "invalid_body"
+    return f"Payload validation error: '{message}' on property {field}.", "invalid_body"
 
 
 async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -99,3 +106,22 @@ async def handle_management_error(_request: Request, exc: Exception) -> JSONResp
 async def handle_tenant_error(_request: Request, exc: Exception) -> JSONResponse:
     error = cast(TenantError, exc)
     return error_response(error.status, error.message, error.code)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    """Routing errors (unknown path, wrong method) in Auth0's shape rather than FastAPI's."""
+    error = cast(HTTPException, exc)
+    headers = dict(error.headers) if error.headers else None
+    return error_response(error.status_code, str(error.detail), None, headers)
+
+
+async def handle_data_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused (out of range, not storable): the request's fault, a 400."""
+    logger.info("database refused a value: %s", type(exc).__name__)
+    return error_response(400, "The request holds a value that cannot be stored", "invalid_body")
+
+
+async def handle_unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The last resort: Auth0's shape, and nothing about the failure in the answer."""
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(500, "Internal error; the tenant's log has the details", None)
