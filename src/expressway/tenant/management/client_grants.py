@@ -6,9 +6,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Select, false, select
+from sqlalchemy import false, select
 
-from expressway.tenant.management.context import Management, Paging, fetch_page, paged, uses
+from expressway.tenant.management.context import (
+    CheckpointPaging,
+    Management,
+    Paging,
+    checkpointed,
+    fetch_checkpoint,
+    fetch_page,
+    paged,
+    uses,
+)
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ClientGrantRow
 from expressway.tenant.services import client_grants as service
@@ -84,31 +93,15 @@ class ClientGrantOut(BaseModel):
         )
 
 
-def _checkpoint_page(
-    ctx: Management, statement: Select[ClientGrantRow], after: str | None, take: int
-) -> dict[str, Any]:
-    """Auth0's checkpoint pagination: ``next`` is where the following page starts."""
-    if after:
-        statement = statement.where(ClientGrantRow.id > after)
-    rows = list(ctx.session.scalars(statement.order_by(ClientGrantRow.id).limit(take + 1)))
-    body: dict[str, Any] = {
-        "client_grants": [ClientGrantOut.of(row).model_dump() for row in rows[:take]]
-    }
-    if len(rows) > take:
-        body["next"] = rows[take - 1].id
-    return body
-
-
 @router.get("", summary="Get client grants")
 def list_client_grants(
     paging: Paging,
+    checkpoint: CheckpointPaging,
     ctx: Management = uses("read:client_grants"),
     audience: Annotated[str | None, Query(max_length=600)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
     allow_any_organization: bool | None = None,
     subject_type: Annotated[str | None, Query(max_length=32)] = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
-    take: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> Any:
     statement = select(ClientGrantRow)
     if audience is not None:
@@ -122,8 +115,11 @@ def list_client_grants(
     if subject_type not in (None, "client"):
         # Every grant here is a client grant: a filter on another kind matches none.
         statement = statement.where(false())
-    if from_ is not None or take is not None:
-        return _checkpoint_page(ctx, statement, from_, take or 50)
+    if checkpoint is not None:
+        rows, following = fetch_checkpoint(ctx.session, statement, ClientGrantRow.id, checkpoint)
+        return checkpointed(
+            [ClientGrantOut.of(r).model_dump() for r in rows], following, "client_grants"
+        )
     rows, total = fetch_page(
         ctx.session, statement.order_by(ClientGrantRow.created_at, ClientGrantRow.id), paging
     )

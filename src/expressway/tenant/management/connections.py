@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from expressway.tenant.management.context import Management, Paging, fetch_page, paged, uses
-from expressway.tenant.management.schema import RequestBody
+from expressway.tenant.management.context import (
+    CheckpointOnlyPaging,
+    CheckpointPaging,
+    Management,
+    Paging,
+    checkpointed,
+    fetch_checkpoint,
+    fetch_page,
+    paged,
+    uses,
+)
+from expressway.tenant.management.schema import RequestBody, format_date
 from expressway.tenant.rows import (
     ConnectionClientRow,
     ConnectionRow,
@@ -24,56 +32,24 @@ from expressway.tenant.services import connections as service
 
 router = APIRouter(prefix="/connections", tags=["Connections"])
 
-RowT = TypeVar("RowT")
-
 Text = Annotated[str, Field(max_length=255)]
 
 
-def format_date(at: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and ``Z``, as Auth0 writes dates."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# --- Checkpoint paging (``from``/``take``), shared with the profiles' lists ---
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    start: str | None
-    take: int
-
-
-def checkpoint_query(
-    start: Annotated[
-        str | None,
-        Query(alias="from", max_length=200, description="Id from which to start selection."),
-    ] = None,
-    take: Annotated[int | None, Query(ge=1, le=100, description="Results per page.")] = None,
-) -> Checkpoint | None:
-    """Checkpoint paging when ``from`` or ``take`` is given, ``None`` otherwise."""
-    if start is None and take is None:
-        return None
-    return Checkpoint(start=start, take=take or 50)
-
-
-def fetch_checkpoint(
-    session: Session,
-    statement: Select[RowT],
-    key: InstrumentedAttribute[str],
-    checkpoint: Checkpoint,
-) -> tuple[list[RowT], str | None]:
-    """One page ordered by ``key`` from ``checkpoint.start`` on, and where the next page starts.
-
-    The cursor is the key of the first row of the next page, so ``from`` keeps Auth0's meaning:
-    the id from which to start selection.
-    """
-    if checkpoint.start is not None:
-        statement = statement.where(key >= checkpoint.start)
-    rows = list(session.scalars(statement.order_by(key).limit(checkpoint.take + 1)))
-    following: str | None = None
-    if len(rows) > checkpoint.take:
-        following = getattr(rows[checkpoint.take], key.key)
-    return rows[: checkpoint.take], following
+def log_connection_write(
+    ctx: Management,
+    description: str,
+    connection: ConnectionRow,
+    *,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a write on ``connection``; the event names it, so a log search by connection finds
+    every change made to it."""
+    ctx.log(
+        description,
+        details={"connection_id": connection.id, **(details or {})},
+        connection=connection.name,
+        connection_id=connection.id,
+    )
 
 
 # --- Connections ---
@@ -161,8 +137,8 @@ class ConnectionOut(ConnectionForListOut):
 @router.get("", summary="Get all connections")
 def list_connections(
     paging: Paging,
+    checkpoint: CheckpointPaging,
     ctx: Management = uses("read:connections"),
-    checkpoint: Annotated[Checkpoint | None, Depends(checkpoint_query)] = None,
     strategy: Annotated[
         list[Annotated[str, Field(max_length=64)]] | None, Query(max_length=10)
     ] = None,
@@ -175,12 +151,8 @@ def list_connections(
         statement = statement.where(ConnectionRow.name == name)
     if checkpoint is not None:
         rows, following = fetch_checkpoint(ctx.session, statement, ConnectionRow.id, checkpoint)
-        page: dict[str, Any] = {
-            "connections": [ConnectionForListOut.of(r).model_dump() for r in rows]
-        }
-        if following is not None:
-            page["next"] = following
-        return page
+        items = [ConnectionForListOut.of(r).model_dump() for r in rows]
+        return checkpointed(items, following, "connections")
     ordered = statement.order_by(ConnectionRow.created_at, ConnectionRow.id)
     rows, total = fetch_page(ctx.session, ordered, paging)
     items = [ConnectionForListOut.of(r).model_dump() for r in rows]
@@ -194,12 +166,7 @@ def create_connection(
     row = service.create(
         ctx.session, ctx.runtime.clock.now(), ctx.runtime.secret_sealer, body.spec()
     )
-    ctx.log(
-        "Create a connection",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Create a connection", row)
     return ConnectionOut.with_clients(ctx.session, row)
 
 
@@ -215,12 +182,7 @@ def update_connection(
     row = service.update(
         ctx.session, ctx.runtime.secret_sealer, service.find(ctx.session, id), body.spec()
     )
-    ctx.log(
-        "Update a connection",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Update a connection", row)
     return ConnectionOut.with_clients(ctx.session, row)
 
 
@@ -228,12 +190,7 @@ def update_connection(
 def delete_connection(id: str, ctx: Management = uses("delete:connections")) -> Response:
     row = service.find(ctx.session, id)
     service.remove(ctx.session, row)
-    ctx.log(
-        "Delete a connection",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Delete a connection", row)
     return Response(status_code=204)
 
 
@@ -247,22 +204,16 @@ class EnabledClientChange(RequestBody):
 
 @router.get("/{id}/clients", summary="Get enabled clients for a connection")
 def list_enabled_clients(
-    id: str,
-    ctx: Management = uses("read:connections"),
-    start: Annotated[str | None, Query(alias="from", max_length=200)] = None,
-    take: Annotated[int, Query(ge=1, le=100)] = 50,
+    id: str, checkpoint: CheckpointOnlyPaging, ctx: Management = uses("read:connections")
 ) -> Any:
     row = service.find(ctx.session, id)
     links, following = fetch_checkpoint(
         ctx.session,
         select(ConnectionClientRow).where(ConnectionClientRow.connection_id == row.id),
         ConnectionClientRow.client_id,
-        Checkpoint(start, take),
+        checkpoint,
     )
-    page: dict[str, Any] = {"clients": [{"client_id": link.client_id} for link in links]}
-    if following is not None:
-        page["next"] = following
-    return page
+    return checkpointed([{"client_id": link.client_id} for link in links], following, "clients")
 
 
 @router.patch("/{id}/clients", status_code=204, summary="Update enabled clients for a connection")
@@ -273,15 +224,14 @@ def update_enabled_clients(
 ) -> Response:
     row = service.find(ctx.session, id)
     service.change_enabled_clients(ctx.session, row, [(c.client_id, c.status) for c in body])
-    ctx.log(
+    log_connection_write(
+        ctx,
         "Update enabled clients for a connection",
+        row,
         details={
-            "connection_id": row.id,
             "enabled": [c.client_id for c in body if c.status],
             "disabled": [c.client_id for c in body if not c.status],
         },
-        connection=row.name,
-        connection_id=row.id,
     )
     return Response(status_code=204)
 
@@ -369,12 +319,7 @@ def create_scim_configuration(
         user_id_attribute=body.user_id_attribute if body else None,
         mapping=_mapping(body.mapping) if body else None,
     )
-    ctx.log(
-        "Create a SCIM configuration",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Create a SCIM configuration", row)
     return ScimConfigurationOut.of(ctx, row, config)
 
 
@@ -390,12 +335,7 @@ def update_scim_configuration(
         body.user_id_attribute,
         _mapping(body.mapping) or [],
     )
-    ctx.log(
-        "Update a SCIM configuration",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Update a SCIM configuration", row)
     return ScimConfigurationOut.of(ctx, row, config)
 
 
@@ -407,12 +347,7 @@ def delete_scim_configuration(id: str, ctx: Management = uses("delete:scim_confi
     service.remove_scim_configuration(
         ctx.session, service.find_scim_configuration(ctx.session, row)
     )
-    ctx.log(
-        "Delete a SCIM configuration",
-        details={"connection_id": row.id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Delete a SCIM configuration", row)
     return Response(status_code=204)
 
 
@@ -483,12 +418,7 @@ def create_scim_token(
     token_row, token = service.create_scim_token(
         ctx.session, ctx.runtime.clock.now(), row, body.scopes, body.token_lifetime
     )
-    ctx.log(
-        "Create a SCIM token",
-        details={"connection_id": row.id, "token_id": token_row.token_id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Create a SCIM token", row, details={"token_id": token_row.token_id})
     return CreatedScimTokenOut(
         token_id=token_row.token_id,
         token=token,
@@ -506,10 +436,5 @@ def delete_scim_token(
 ) -> Response:
     row = service.find(ctx.session, id)
     service.remove_scim_token(ctx.session, service.find_scim_token(ctx.session, row, token_id))
-    ctx.log(
-        "Delete a SCIM token",
-        details={"connection_id": row.id, "token_id": token_id},
-        connection=row.name,
-        connection_id=row.id,
-    )
+    log_connection_write(ctx, "Delete a SCIM token", row, details={"token_id": token_id})
     return Response(status_code=204)

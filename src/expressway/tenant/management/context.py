@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from expressway import jose
 from expressway.tenant import logs
@@ -16,6 +16,11 @@ from expressway.tenant.management.errors import ManagementApiError
 from expressway.tenant.runtime import TenantRuntime
 
 RowT = TypeVar("RowT")
+
+#: Results per page when a list is asked for without ``per_page`` or ``take``, as in Auth0.
+DEFAULT_PAGE_SIZE = 50
+#: Auth0 serves at most this many records through offset paging; past it, checkpoints.
+OFFSET_PAGING_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,9 @@ class PageParams:
 
 def page_params(
     page: Annotated[int, Query(ge=0, le=10_000, description="Page index, from 0.")] = 0,
-    per_page: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 50,
+    per_page: Annotated[
+        int, Query(ge=1, le=100, description="Results per page.")
+    ] = DEFAULT_PAGE_SIZE,
     include_totals: Annotated[
         bool, Query(description="Wrap the results in an object with the total count.")
     ] = False,
@@ -180,3 +187,85 @@ def fetch_page(
         session.scalars(statement.offset(params.page * params.per_page).limit(params.per_page))
     )
     return rows, total
+
+
+def check_offset_window(params: PageParams) -> None:
+    """Refuse an offset page that reaches past Auth0's limit, pointing to checkpoint paging."""
+    if (params.page + 1) * params.per_page > OFFSET_PAGING_LIMIT:
+        raise ManagementApiError(
+            400,
+            f"Requesting page exceeds the allowed maximum of {OFFSET_PAGING_LIMIT} records;"
+            " use checkpoint pagination (from, take)",
+            "invalid_paging",
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Checkpoint paging: ``take`` rows from the row whose key is ``start`` (a previous
+    ``next``), or from the first row."""
+
+    start: str | None
+    take: int
+
+
+def checkpoint_params(
+    start: Annotated[
+        str | None,
+        Query(alias="from", max_length=1024, description="The `next` of the previous page."),
+    ] = None,
+    take: Annotated[int | None, Query(ge=1, le=100, description="Results per page.")] = None,
+) -> Checkpoint | None:
+    """Checkpoint paging when ``from`` or ``take`` is given, ``None`` (offset paging) otherwise.
+
+    Auth0 switches on either: the SDK's pagers send ``take`` on the first page.
+    """
+    if start is None and take is None:
+        return None
+    return Checkpoint(start=start or None, take=take or DEFAULT_PAGE_SIZE)
+
+
+#: ``Checkpoint | None``: for lists that page by offset unless ``from`` or ``take`` is given.
+CheckpointPaging = Annotated[Checkpoint | None, Depends(checkpoint_params)]
+
+
+def first_checkpoint_unless_given(checkpoint: CheckpointPaging) -> Checkpoint:
+    """For lists that page only by checkpoint: without ``from`` and ``take``, the first page."""
+    return checkpoint or Checkpoint(start=None, take=DEFAULT_PAGE_SIZE)
+
+
+#: ``Checkpoint``: for lists that page only by checkpoint.
+CheckpointOnlyPaging = Annotated[Checkpoint, Depends(first_checkpoint_unless_given)]
+
+
+def fetch_checkpoint(
+    session: Session,
+    statement: Select[RowT],
+    key_column: InstrumentedAttribute[str],
+    checkpoint: Checkpoint,
+) -> tuple[list[RowT], str | None]:
+    """One checkpoint page of ``statement`` in ``key_column`` order, and its ``next``.
+
+    ``next`` is the key of the following page's first row (``None`` on the last page), so it
+    keeps Auth0's meaning of ``from``, "the id from which to start selection"; clients pass it
+    back unread, as they do Auth0's opaque ``next``.
+
+    Pages are cut by key, not by position, so the key must be unique within ``statement``: rows
+    added or removed between two requests then neither repeat a row on the next page nor skip
+    one, as they would under an offset, and the database seeks to the start through the key's
+    index instead of counting past every earlier row.
+    """
+    if checkpoint.start is not None:
+        statement = statement.where(key_column >= checkpoint.start)
+    ordered = statement.order_by(None).order_by(key_column)
+    rows = list(session.scalars(ordered.limit(checkpoint.take + 1)))
+    if len(rows) <= checkpoint.take:
+        return rows, None
+    return rows[: checkpoint.take], str(getattr(rows[checkpoint.take], key_column.key))
+
+
+def checkpointed(items: list[Any], next: str | None, key: str) -> dict[str, Any]:
+    """Auth0's checkpoint answer: ``{<key>: items}``, with ``next`` unless this is the last page."""
+    if next is None:
+        return {key: items}
+    return {key: items, "next": next}

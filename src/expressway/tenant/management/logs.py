@@ -10,8 +10,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from expressway.tenant.errors import InvalidInput, NotFound
-from expressway.tenant.management.connections import format_date
 from expressway.tenant.management.context import Management, Paging, fetch_page, paged, uses
+from expressway.tenant.management.schema import format_date
 from expressway.tenant.rows import LogEventRow
 
 router = APIRouter(prefix="/logs", tags=["Logs"])

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from expressway.tenant.management.context import (
+    CheckpointPaging,
     Management,
-    PageParams,
     Paging,
+    check_offset_window,
+    checkpointed,
+    fetch_checkpoint,
     fetch_page,
     paged,
     uses,
 )
-from expressway.tenant.management.errors import ManagementApiError
+from expressway.tenant.management.roles import RoleOut
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import (
     ConnectionRow,
@@ -34,11 +35,6 @@ from expressway.tenant.services import organizations as service
 
 router = APIRouter(prefix="/organizations", tags=["Organizations"])
 
-RowT = TypeVar("RowT")
-
-#: Auth0 serves at most this many records through offset paging; past it, checkpoints.
-OFFSET_PAGING_LIMIT = 1000
-
 UserId = Annotated[str, Field(min_length=1, max_length=255)]
 RoleId = Annotated[str, Field(min_length=1, max_length=64)]
 ConnectionId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -47,68 +43,23 @@ MetadataKey = Annotated[str, Field(min_length=1, max_length=255)]
 MetadataValue = Annotated[str, Field(max_length=255)]
 
 
-# Paging
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Checkpoint paging: start at ``start`` (a key from a previous ``next``), ``take`` rows."""
-
-    start: str | None
-    take: int
-
-
-def checkpoint_params(
-    from_: Annotated[
-        str | None,
-        Query(alias="from", max_length=255, description="The `next` of the previous page."),
-    ] = None,
-    take: Annotated[int | None, Query(ge=1, le=100, description="Results per page.")] = None,
-) -> Checkpoint | None:
-    """Checkpoint paging when ``from`` or ``take`` is given; offset paging otherwise."""
-    if from_ is None and take is None:
-        return None
-    return Checkpoint(start=from_ or None, take=take or 50)
-
-
-CheckpointPaging = Annotated[Checkpoint | None, Depends(checkpoint_params)]
-
-
-def fetch_checkpoint(
-    session: Session,
-    statement: Select[RowT],
-    key: InstrumentedAttribute[str],
-    key_of: Callable[[RowT], str],
-    checkpoint: Checkpoint,
-) -> tuple[list[RowT], str | None]:
-    """One checkpoint page ordered by ``key``, and the ``next`` that starts the following one.
-
-    Ordering by a unique key, not by position, keeps pages from skipping or repeating rows when
-    rows are added or removed between requests.
-    """
-    if checkpoint.start is not None:
-        statement = statement.where(key >= checkpoint.start)
-    rows = list(session.scalars(statement.order_by(key).limit(checkpoint.take + 1)))
-    if len(rows) > checkpoint.take:
-        return rows[: checkpoint.take], key_of(rows[checkpoint.take])
-    return rows, None
-
-
-def checkpointed(items: list[Any], next_key: str | None, key: str) -> dict[str, Any]:
-    body: dict[str, Any] = {key: items}
-    if next_key is not None:
-        body["next"] = next_key
-    return body
-
-
-def check_offset_window(paging: PageParams) -> None:
-    if (paging.page + 1) * paging.per_page > OFFSET_PAGING_LIMIT:
-        raise ManagementApiError(
-            400,
-            f"Requesting page exceeds the allowed maximum of {OFFSET_PAGING_LIMIT} records;"
-            " use checkpoint pagination (from, take)",
-            "invalid_paging",
-        )
+def log_organization_write(
+    ctx: Management,
+    description: str,
+    organization: OrganizationRow,
+    *,
+    connection: ConnectionRow | None = None,
+    details: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    """Record a write on ``organization`` (and on its ``connection``); the event names both, so
+    a log search by organization or by connection finds every change made to it."""
+    ids = {"organization_id": organization.id}
+    named = {"organization_id": organization.id, "organization_name": organization.name}
+    if connection is not None:
+        ids["connection_id"] = connection.id
+        named |= {"connection": connection.name, "connection_id": connection.id}
+    ctx.log(description, details={**ids, **(details or {})}, **named, **fields)
 
 
 # Organizations
@@ -250,9 +201,7 @@ def list_organizations(
 ) -> Any:
     statement = select(OrganizationRow)
     if checkpoint is not None:
-        rows, next_key = fetch_checkpoint(
-            ctx.session, statement, OrganizationRow.id, lambda r: r.id, checkpoint
-        )
+        rows, next_key = fetch_checkpoint(ctx.session, statement, OrganizationRow.id, checkpoint)
         items = [OrganizationOut.of(r).model_dump(exclude_none=True) for r in rows]
         return checkpointed(items, next_key, "organizations")
     check_offset_window(paging)
@@ -278,12 +227,7 @@ def create_organization(
         service.find_enabled_connection(ctx.session, row, connection_id)
         for connection_id, _ in enabled
     ]
-    ctx.log(
-        "Create an organization",
-        details={"organization_id": row.id},
-        organization_id=row.id,
-        organization_name=row.name,
-    )
+    log_organization_write(ctx, "Create an organization", row)
     return CreatedOrganizationOut(
         **OrganizationOut.of(row).model_dump(),
         enabled_connections=[EnabledConnectionOut.of(link, c) for link, c in links],
@@ -307,12 +251,7 @@ def update_organization(
     id: str, body: UpdateOrganization, ctx: Management = uses("update:organizations")
 ) -> OrganizationOut:
     row = service.update(ctx.session, service.find(ctx.session, id), body.spec())
-    ctx.log(
-        "Update an organization",
-        details={"organization_id": row.id},
-        organization_id=row.id,
-        organization_name=row.name,
-    )
+    log_organization_write(ctx, "Update an organization", row)
     return OrganizationOut.of(row)
 
 
@@ -320,12 +259,7 @@ def update_organization(
 def delete_organization(id: str, ctx: Management = uses("delete:organizations")) -> Response:
     row = service.find(ctx.session, id)
     service.remove(ctx.session, row)
-    ctx.log(
-        "Delete an organization",
-        details={"organization_id": row.id},
-        organization_id=row.id,
-        organization_name=row.name,
-    )
+    log_organization_write(ctx, "Delete an organization", row)
     return Response(status_code=204)
 
 
@@ -418,9 +352,7 @@ def list_members(
     next_key: str | None = None
     total = 0
     if checkpoint is not None:
-        users, next_key = fetch_checkpoint(
-            ctx.session, statement, UserRow.user_id, lambda u: u.user_id, checkpoint
-        )
+        users, next_key = fetch_checkpoint(ctx.session, statement, UserRow.user_id, checkpoint)
     else:
         check_offset_window(paging)
         users, total = fetch_page(
@@ -449,11 +381,11 @@ def add_members(
 ) -> Response:
     organization = service.find(ctx.session, id)
     added = service.add_members(ctx.session, ctx.runtime.clock.now(), organization, body.members)
-    ctx.log(
+    log_organization_write(
+        ctx,
         "Add members to an organization",
-        details={"organization_id": organization.id, "members": body.members, "added": added},
-        organization_id=organization.id,
-        organization_name=organization.name,
+        organization,
+        details={"members": body.members, "added": added},
     )
     return Response(status_code=204)
 
@@ -464,11 +396,8 @@ def remove_members(
 ) -> Response:
     organization = service.find(ctx.session, id)
     service.remove_members(ctx.session, organization, body.members)
-    ctx.log(
-        "Remove members from an organization",
-        details={"organization_id": organization.id, "members": body.members},
-        organization_id=organization.id,
-        organization_name=organization.name,
+    log_organization_write(
+        ctx, "Remove members from an organization", organization, details={"members": body.members}
     )
     return Response(status_code=204)
 
@@ -478,16 +407,6 @@ def remove_members(
 
 class RolesIn(RequestBody):
     roles: Annotated[list[RoleId], Field(min_length=1, max_length=100)]
-
-
-class RoleOut(BaseModel):
-    id: str
-    name: str
-    description: str | None = None
-
-    @classmethod
-    def of(cls, row: RoleRow) -> RoleOut:
-        return cls(id=row.id, name=row.name, description=row.description)
 
 
 @router.get(
@@ -530,12 +449,12 @@ def assign_member_roles(
 ) -> Response:
     organization = service.find(ctx.session, id)
     service.assign_member_roles(ctx.session, organization, user_id, body.roles)
-    ctx.log(
+    log_organization_write(
+        ctx,
         "Assign roles to an organization member",
-        details={"organization_id": organization.id, "roles": body.roles},
+        organization,
+        details={"roles": body.roles},
         user_id=user_id,
-        organization_id=organization.id,
-        organization_name=organization.name,
     )
     return Response(status_code=204)
 
@@ -553,12 +472,12 @@ def remove_member_roles(
 ) -> Response:
     organization = service.find(ctx.session, id)
     service.remove_member_roles(ctx.session, organization, user_id, body.roles)
-    ctx.log(
+    log_organization_write(
+        ctx,
         "Remove roles from an organization member",
-        details={"organization_id": organization.id, "roles": body.roles},
+        organization,
+        details={"roles": body.roles},
         user_id=user_id,
-        organization_id=organization.id,
-        organization_name=organization.name,
     )
     return Response(status_code=204)
 
@@ -606,13 +525,8 @@ def add_enabled_connection(
     link, connection = service.enable_connection(
         ctx.session, organization, body.connection_id, body.spec()
     )
-    ctx.log(
-        "Add a connection to an organization",
-        details={"organization_id": organization.id, "connection_id": connection.id},
-        connection=connection.name,
-        connection_id=connection.id,
-        organization_id=organization.id,
-        organization_name=organization.name,
+    log_organization_write(
+        ctx, "Add a connection to an organization", organization, connection=connection
     )
     return EnabledConnectionOut.of(link, connection)
 
@@ -643,13 +557,8 @@ def update_enabled_connection(
     organization = service.find(ctx.session, id)
     link, connection = service.find_enabled_connection(ctx.session, organization, connection_id)
     service.update_enabled_connection(ctx.session, link, body.spec())
-    ctx.log(
-        "Update an organization connection",
-        details={"organization_id": organization.id, "connection_id": connection.id},
-        connection=connection.name,
-        connection_id=connection.id,
-        organization_id=organization.id,
-        organization_name=organization.name,
+    log_organization_write(
+        ctx, "Update an organization connection", organization, connection=connection
     )
     return EnabledConnectionOut.of(link, connection)
 
@@ -665,12 +574,7 @@ def delete_enabled_connection(
     organization = service.find(ctx.session, id)
     link, connection = service.find_enabled_connection(ctx.session, organization, connection_id)
     service.disable_connection(ctx.session, link)
-    ctx.log(
-        "Remove a connection from an organization",
-        details={"organization_id": organization.id, "connection_id": connection.id},
-        connection=connection.name,
-        connection_id=connection.id,
-        organization_id=organization.id,
-        organization_name=organization.name,
+    log_organization_write(
+        ctx, "Remove a connection from an organization", organization, connection=connection
     )
     return Response(status_code=204)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from expressway.tenant.management.connections import Checkpoint, fetch_checkpoint
-from expressway.tenant.management.context import Management, uses
+from expressway.tenant.management.context import (
+    CheckpointOnlyPaging,
+    Management,
+    checkpointed,
+    fetch_checkpoint,
+    uses,
+)
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ConnectionProfileRow, UserAttributeProfileRow
 from expressway.tenant.services import profiles as service
@@ -22,8 +27,6 @@ OverrideStrategy = Literal[
 ]
 Behaviour = Literal["none", "optional", "required"]
 Features = Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=10)]
-Start = Annotated[str | None, Query(alias="from", max_length=200)]
-Take = Annotated[int, Query(ge=1, le=100)]
 
 
 # --- Connection profiles ---
@@ -129,17 +132,13 @@ def get_connection_profile_template(
 
 @router.get("/connection-profiles", summary="Get connection profiles")
 def list_connection_profiles(
-    ctx: Management = uses("read:connection_profiles"), start: Start = None, take: Take = 50
+    checkpoint: CheckpointOnlyPaging, ctx: Management = uses("read:connection_profiles")
 ) -> Any:
     rows, following = fetch_checkpoint(
-        ctx.session, select(ConnectionProfileRow), ConnectionProfileRow.id, Checkpoint(start, take)
+        ctx.session, select(ConnectionProfileRow), ConnectionProfileRow.id, checkpoint
     )
-    page: dict[str, Any] = {
-        "connection_profiles": [ConnectionProfileOut.of(r).model_dump() for r in rows]
-    }
-    if following is not None:
-        page["next"] = following
-    return page
+    items = [ConnectionProfileOut.of(r).model_dump() for r in rows]
+    return checkpointed(items, following, "connection_profiles")
 
 
 @router.post("/connection-profiles", status_code=201, summary="Create a connection profile")
@@ -155,7 +154,7 @@ def create_connection_profile(
 def get_connection_profile(
     id: str, ctx: Management = uses("read:connection_profiles")
 ) -> ConnectionProfileOut:
-    return ConnectionProfileOut.of(service.find_connection_profile(ctx.session, id))
+    return ConnectionProfileOut.of(service.find(ctx.session, ConnectionProfileRow, id))
 
 
 @router.patch("/connection-profiles/{id}", summary="Update a connection profile")
@@ -165,7 +164,7 @@ def update_connection_profile(
     row = service.update_connection_profile(
         ctx.session,
         ctx.runtime.clock.now(),
-        service.find_connection_profile(ctx.session, id),
+        service.find(ctx.session, ConnectionProfileRow, id),
         body.spec(),
     )
     ctx.log("Update a connection profile", details={"connection_profile_id": row.id})
@@ -176,8 +175,8 @@ def update_connection_profile(
 def delete_connection_profile(
     id: str, ctx: Management = uses("delete:connection_profiles")
 ) -> Response:
-    row = service.find_connection_profile(ctx.session, id)
-    service.remove_connection_profile(ctx.session, row)
+    row = service.find(ctx.session, ConnectionProfileRow, id)
+    service.remove(ctx.session, row)
     ctx.log("Delete a connection profile", details={"connection_profile_id": row.id})
     return Response(status_code=204)
 
@@ -297,20 +296,13 @@ def get_user_attribute_profile_template(
 
 @router.get("/user-attribute-profiles", summary="Get user attribute profiles")
 def list_user_attribute_profiles(
-    ctx: Management = uses("read:user_attribute_profiles"), start: Start = None, take: Take = 50
+    checkpoint: CheckpointOnlyPaging, ctx: Management = uses("read:user_attribute_profiles")
 ) -> Any:
     rows, following = fetch_checkpoint(
-        ctx.session,
-        select(UserAttributeProfileRow),
-        UserAttributeProfileRow.id,
-        Checkpoint(start, take),
+        ctx.session, select(UserAttributeProfileRow), UserAttributeProfileRow.id, checkpoint
     )
-    page: dict[str, Any] = {
-        "user_attribute_profiles": [UserAttributeProfileOut.of(r).model_dump() for r in rows]
-    }
-    if following is not None:
-        page["next"] = following
-    return page
+    items = [UserAttributeProfileOut.of(r).model_dump() for r in rows]
+    return checkpointed(items, following, "user_attribute_profiles")
 
 
 @router.post("/user-attribute-profiles", status_code=201, summary="Create a user attribute profile")
@@ -326,7 +318,7 @@ def create_user_attribute_profile(
 def get_user_attribute_profile(
     id: str, ctx: Management = uses("read:user_attribute_profiles")
 ) -> UserAttributeProfileOut:
-    return UserAttributeProfileOut.of(service.find_user_attribute_profile(ctx.session, id))
+    return UserAttributeProfileOut.of(service.find(ctx.session, UserAttributeProfileRow, id))
 
 
 @router.patch("/user-attribute-profiles/{id}", summary="Update a user attribute profile")
@@ -338,7 +330,7 @@ def update_user_attribute_profile(
     row = service.update_user_attribute_profile(
         ctx.session,
         ctx.runtime.clock.now(),
-        service.find_user_attribute_profile(ctx.session, id),
+        service.find(ctx.session, UserAttributeProfileRow, id),
         body.spec(),
     )
     ctx.log("Update a user attribute profile", details={"user_attribute_profile_id": row.id})
@@ -351,7 +343,7 @@ def update_user_attribute_profile(
 def delete_user_attribute_profile(
     id: str, ctx: Management = uses("delete:user_attribute_profiles")
 ) -> Response:
-    row = service.find_user_attribute_profile(ctx.session, id)
-    service.remove_user_attribute_profile(ctx.session, row)
+    row = service.find(ctx.session, UserAttributeProfileRow, id)
+    service.remove(ctx.session, row)
     ctx.log("Delete a user attribute profile", details={"user_attribute_profile_id": row.id})
     return Response(status_code=204)

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from expressway.tenant.errors import InvalidInput
-from expressway.tenant.management.context import Management, Paging, fetch_page, paged, uses
+from expressway.tenant.management.context import (
+    Checkpoint,
+    CheckpointPaging,
+    Management,
+    Paging,
+    checkpointed,
+    fetch_checkpoint,
+    fetch_page,
+    paged,
+    uses,
+)
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import RoleRow, UserRow
 from expressway.tenant.services import roles as service
@@ -21,8 +31,6 @@ router = APIRouter(prefix="/roles", tags=["Roles"])
 RoleName = Annotated[str, Field(min_length=1, max_length=50)]
 RoleDescription = Annotated[str, Field(max_length=140)]
 UserId = Annotated[str, Field(min_length=1, max_length=255)]
-#: Auth0's default page size for checkpoint pagination.
-DEFAULT_TAKE = 50
 
 
 class CreateRole(RequestBody):
@@ -91,20 +99,28 @@ class RoleUserOut(BaseModel):
         return cls(user_id=row.user_id, email=row.email, picture=row.picture, name=row.name)
 
 
+# As in Auth0, the ``next`` of a role's users is opaque (an encoded ``user_id``), so a ``from``
+# this API did not hand out is told apart and refused.
+
+
 def encode_checkpoint(user_id: str) -> str:
     return base64.urlsafe_b64encode(user_id.encode()).decode().rstrip("=")
 
 
-def decode_checkpoint(checkpoint: str) -> str:
-    """The ``user_id`` a ``next`` value stands for; a value we did not hand out is a 400."""
+def decode_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
+    """``checkpoint`` starting at the ``user_id`` its ``from`` stands for; a ``from`` we did not
+    hand out is a 400."""
+    if checkpoint.start is None:
+        return checkpoint
     try:
-        padded = checkpoint + "=" * (-len(checkpoint) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        padded = checkpoint.start + "=" * (-len(checkpoint.start) % 4)
+        user_id = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput(
             "Query validation error: 'from' is not a checkpoint this API returned.",
             code="invalid_query_string",
         ) from exc
+    return Checkpoint(start=user_id, take=checkpoint.take)
 
 
 @router.get("", summary="Get roles")
@@ -178,27 +194,20 @@ def remove_role_permissions(
 def list_role_users(
     id: str,
     paging: Paging,
+    checkpoint: CheckpointPaging,
     ctx: Management = uses("read:role_members", "read:users"),
-    from_: Annotated[str | None, Query(alias="from", max_length=1024)] = None,
-    take: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> Any:
-    """Offset paging with ``page``/``per_page``; checkpoint paging once ``from`` or ``take``
-    is given, as in Auth0 (the SDK always sends ``take``)."""
     service.find(ctx.session, id)
-    if from_ is None and take is None:
-        rows, total = fetch_page(ctx.session, service.users_listing(id), paging)
-        return paged(
-            [RoleUserOut.of(r).model_dump(exclude_none=True) for r in rows], total, paging, "users"
+    if checkpoint is not None:
+        rows, following = fetch_checkpoint(
+            ctx.session, service.users_listing(id), UserRow.user_id, decode_checkpoint(checkpoint)
         )
-    limit = take or DEFAULT_TAKE
-    after = decode_checkpoint(from_) if from_ else None
-    rows = list(ctx.session.scalars(service.users_listing(id, after).limit(limit + 1)))
-    body: dict[str, Any] = {
-        "users": [RoleUserOut.of(r).model_dump(exclude_none=True) for r in rows[:limit]]
-    }
-    if len(rows) > limit:
-        body["next"] = encode_checkpoint(rows[limit - 1].user_id)
-    return body
+        items = [RoleUserOut.of(r).model_dump(exclude_none=True) for r in rows]
+        return checkpointed(items, encode_checkpoint(following) if following else None, "users")
+    rows, total = fetch_page(ctx.session, service.users_listing(id), paging)
+    return paged(
+        [RoleUserOut.of(r).model_dump(exclude_none=True) for r in rows], total, paging, "users"
+    )
 
 
 @router.post("/{id}/users", summary="Assign users to a role")

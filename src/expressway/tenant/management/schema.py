@@ -1,7 +1,9 @@
-"""Base classes for the Management API's request schemas."""
+"""What the Management API's schemas share: request bodies that refuse what Auth0 refuses, and
+Auth0's date format in answers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -41,3 +43,8 @@ class RequestBody(BaseModel):
         if where is not None:
             raise ValueError(f"property {where or '(body)'} contains a NUL character")
         return data
+
+
+def format_date(at: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and ``Z``, as Auth0 writes dates."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

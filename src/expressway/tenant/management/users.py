@@ -6,7 +6,6 @@ The router has no prefix because Auth0 puts the e-mail lookup beside ``/users``,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response
@@ -21,9 +20,10 @@ from expressway.tenant.management.context import (
     paged,
     uses,
 )
+from expressway.tenant.management.organizations import OrganizationOut
 from expressway.tenant.management.roles import PermissionOut, RoleOut
-from expressway.tenant.management.schema import RequestBody
-from expressway.tenant.rows import OrganizationRow, UserRow
+from expressway.tenant.management.schema import RequestBody, format_date
+from expressway.tenant.rows import UserRow
 from expressway.tenant.services import roles as roles_service
 from expressway.tenant.services import users as service
 
@@ -110,11 +110,6 @@ class UserRolesBody(RequestBody):
     roles: Annotated[list[RoleId], Field(min_length=1, max_length=1000)]
 
 
-def auth0_time(moment: datetime) -> str:
-    """Auth0's timestamps: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class IdentityOut(BaseModel):
     connection: str
     provider: str
@@ -169,32 +164,14 @@ class UserOut(BaseModel):
                     is_social=False,
                 )
             ],
-            created_at=auth0_time(row.created_at),
-            updated_at=auth0_time(row.updated_at),
-            last_login=auth0_time(row.last_login) if row.last_login else None,
+            created_at=format_date(row.created_at),
+            updated_at=format_date(row.updated_at),
+            last_login=format_date(row.last_login) if row.last_login else None,
             logins_count=row.logins_count,
         )
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
-
-
-class OrganizationOut(BaseModel):
-    id: str
-    name: str
-    display_name: str | None
-    metadata: dict[str, Any]
-    branding: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, row: OrganizationRow) -> OrganizationOut:
-        return cls(
-            id=row.id,
-            name=row.name,
-            display_name=row.display_name,
-            metadata=dict(row.org_metadata),
-            branding=dict(row.branding) if row.branding is not None else None,
-        )
 
 
 def page_of(items: list[ItemT], params: PageParams) -> list[ItemT]:

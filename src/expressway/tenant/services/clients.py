@@ -30,6 +30,7 @@ from expressway.tenant.rows import (
     ConnectionProfileRow,
     UserAttributeProfileRow,
 )
+from expressway.tenant.services.metadata import merge_metadata
 
 OIN_APP_TYPE = "express_configuration"
 SECRET_METHODS = ("client_secret_post", "client_secret_basic")
@@ -525,12 +526,7 @@ def _future_utc(expires_at: datetime | None, now: datetime) -> datetime | None:
 def _merge_metadata(current: dict[str, Any], changes: dict[str, str | None]) -> dict[str, Any]:
     if not changes:
         return {}
-    merged = dict(current)
-    for key, value in changes.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
+    merged = merge_metadata(current, changes)
     if len(merged) > MAX_METADATA_KEYS:
         raise InvalidInput(f"client_metadata: at most {MAX_METADATA_KEYS} properties are allowed")
     return merged

@@ -20,9 +20,10 @@ from expressway.tenant.rows import (
     OrganizationMemberRoleRow,
     OrganizationMemberRow,
     OrganizationRow,
-    RoleRow,
     UserRow,
 )
+from expressway.tenant.services import connections, roles
+from expressway.tenant.services.metadata import merge_metadata
 
 MAX_METADATA_PROPERTIES = 25
 
@@ -128,12 +129,7 @@ def _check_name_free(session: Session, name: str, organization_id: str | None) -
 
 
 def _merged_metadata(current: dict[str, Any], changes: dict[str, str | None]) -> dict[str, Any]:
-    merged = dict(current)
-    for key, value in changes.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
+    merged = merge_metadata(current, changes)
     if len(merged) > MAX_METADATA_PROPERTIES:
         raise InvalidInput(
             f"metadata: at most {MAX_METADATA_PROPERTIES} properties are allowed"
@@ -264,20 +260,13 @@ def check_member(session: Session, organization: OrganizationRow, user_id: str) 
 # Member roles
 
 
-def _check_roles_exist(session: Session, role_ids: list[str]) -> None:
-    existing = set(session.scalars(select(RoleRow.id).where(RoleRow.id.in_(role_ids))))
-    unknown = [r for r in role_ids if r not in existing]
-    if unknown:
-        raise InvalidInput(f"roles: no role exists with the id {', '.join(unknown)}")
-
-
 def assign_member_roles(
     session: Session, organization: OrganizationRow, user_id: str, role_ids: Iterable[str]
 ) -> None:
     """Give a member roles within the organization; roles already held stay as they are."""
     wanted = list(dict.fromkeys(role_ids))
     check_member(session, organization, user_id)
-    _check_roles_exist(session, wanted)
+    roles.find_all(session, wanted)
     held = set(
         session.scalars(
             select(OrganizationMemberRoleRow.role_id).where(
@@ -300,7 +289,7 @@ def remove_member_roles(
     """Take roles from a member; roles the member does not hold are ignored."""
     wanted = list(dict.fromkeys(role_ids))
     check_member(session, organization, user_id)
-    _check_roles_exist(session, wanted)
+    roles.find_all(session, wanted)
     session.execute(
         delete(OrganizationMemberRoleRow).where(
             OrganizationMemberRoleRow.organization_id == organization.id,
@@ -314,15 +303,6 @@ def remove_member_roles(
 # Enabled connections
 
 
-def _find_connection(session: Session, connection_id: str) -> ConnectionRow:
-    connection = session.get(ConnectionRow, connection_id)
-    if connection is None:
-        raise NotFound(
-            f"No connection found by that id: {connection_id}", code="inexistent_connection"
-        )
-    return connection
-
-
 def find_enabled_connection(
     session: Session, organization: OrganizationRow, connection_id: str
 ) -> tuple[OrganizationConnectionRow, ConnectionRow]:
@@ -333,7 +313,7 @@ def find_enabled_connection(
             f" {organization.name}",
             code="inexistent_organization_connection",
         )
-    return link, _find_connection(session, connection_id)
+    return link, connections.find(session, connection_id)
 
 
 def enable_connection(
@@ -342,7 +322,7 @@ def enable_connection(
     connection_id: str,
     spec: EnabledConnectionSpec,
 ) -> tuple[OrganizationConnectionRow, ConnectionRow]:
-    connection = _find_connection(session, connection_id)
+    connection = connections.find(session, connection_id)
     conflict = (
         f"The connection {connection.name} ({connection_id}) is already enabled for the"
         f" organization {organization.name}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -133,6 +133,40 @@ def find_template(templates: tuple[Template, ...], template_id: str) -> Template
     raise NotFound(f"No template found by that id: {template_id}", code="inexistent_template")
 
 
+# --- Both kinds ---
+
+ProfileT = TypeVar("ProfileT", ConnectionProfileRow, UserAttributeProfileRow)
+
+_KIND: dict[type[ConnectionProfileRow | UserAttributeProfileRow], str] = {
+    ConnectionProfileRow: "connection profile",
+    UserAttributeProfileRow: "user attribute profile",
+}
+
+
+def find(session: Session, model: type[ProfileT], profile_id: str) -> ProfileT:
+    row = session.get(model, profile_id)
+    if row is None:
+        kind = _KIND[model]
+        raise NotFound(
+            f"No {kind} found by that id: {profile_id}",
+            code=f"inexistent_{kind.replace(' ', '_')}",
+        )
+    return row
+
+
+def remove(session: Session, row: ConnectionProfileRow | UserAttributeProfileRow) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def _check_unique_name(
+    session: Session, model: type[ConnectionProfileRow | UserAttributeProfileRow], name: str
+) -> None:
+    taken = session.scalars(select(model.id).where(func.lower(model.name) == name.lower())).first()
+    if taken is not None:
+        raise Conflict(f"A {_KIND[model]} with the same name already exists: {name}")
+
+
 # --- Connection profiles ---
 
 
@@ -200,25 +234,6 @@ def _check_overrides(overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str
     return checked
 
 
-def find_connection_profile(session: Session, profile_id: str) -> ConnectionProfileRow:
-    row = session.get(ConnectionProfileRow, profile_id)
-    if row is None:
-        raise NotFound(
-            f"No connection profile found by that id: {profile_id}",
-            code="inexistent_connection_profile",
-        )
-    return row
-
-
-def _check_unique_name(
-    session: Session, model: type[ConnectionProfileRow] | type[UserAttributeProfileRow], name: str
-) -> None:
-    taken = session.scalars(select(model.id).where(func.lower(model.name) == name.lower())).first()
-    if taken is not None:
-        kind = "connection profile" if model is ConnectionProfileRow else "user attribute profile"
-        raise Conflict(f"A {kind} with the same name already exists: {name}")
-
-
 def _apply_connection_profile(
     session: Session, row: ConnectionProfileRow, spec: ConnectionProfileSpec
 ) -> None:
@@ -271,11 +286,6 @@ def update_connection_profile(
     return row
 
 
-def remove_connection_profile(session: Session, row: ConnectionProfileRow) -> None:
-    session.delete(row)
-    session.flush()
-
-
 # --- User attribute profiles ---
 
 
@@ -286,16 +296,6 @@ class UserAttributeProfileSpec:
     name: str | None = None
     user_id: dict[str, Any] | None = None
     user_attributes: dict[str, dict[str, Any]] | None = None
-
-
-def find_user_attribute_profile(session: Session, profile_id: str) -> UserAttributeProfileRow:
-    row = session.get(UserAttributeProfileRow, profile_id)
-    if row is None:
-        raise NotFound(
-            f"No user attribute profile found by that id: {profile_id}",
-            code="inexistent_user_attribute_profile",
-        )
-    return row
 
 
 def _check_attributes(attributes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -353,8 +353,3 @@ def update_user_attribute_profile(
     row.updated_at = now
     session.flush()
     return row
-
-
-def remove_user_attribute_profile(session: Session, row: UserAttributeProfileRow) -> None:
-    session.delete(row)
-    session.flush()

@@ -215,17 +215,14 @@ def permissions_of_user(session: Session, user_id: str) -> list[PermissionRef]:
     return sorted({PermissionRef(r.resource_server_identifier, r.permission_name) for r in rows})
 
 
-def users_listing(role_id: str, after_user_id: str | None = None) -> Select[UserRow]:
-    """The role's direct users by ``user_id``, from just after ``after_user_id`` when given."""
-    statement = (
+def users_listing(role_id: str) -> Select[UserRow]:
+    """The role's direct users by ``user_id``."""
+    return (
         select(UserRow)
         .join(UserRoleRow, UserRoleRow.user_id == UserRow.user_id)
         .where(UserRoleRow.role_id == role_id)
         .order_by(UserRow.user_id)
     )
-    if after_user_id is not None:
-        statement = statement.where(UserRow.user_id > after_user_id)
-    return statement
 
 
 def assign(session: Session, roles: Sequence[RoleRow], users: Sequence[UserRow]) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from expressway import hashing
 from expressway.tenant.errors import Conflict, InvalidInput, NotFound, OperationNotSupported
 from expressway.tenant.rows import ConnectionRow, OrganizationMemberRow, OrganizationRow, UserRow
+from expressway.tenant.services.metadata import merge_metadata
 
 DATABASE_STRATEGY = "auth0"
 MIN_PASSWORD_LENGTH = 8
@@ -192,13 +193,7 @@ def _check_metadata(name: str, metadata: dict[str, Any]) -> dict[str, Any]:
 def _merge_metadata(name: str, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     if not patch:
         return {}
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return _check_metadata(name, merged)
+    return _check_metadata(name, merge_metadata(current, patch))
 
 
 def _email_taken(session: Session, connection: str, email: str) -> bool:
