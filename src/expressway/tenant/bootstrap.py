@@ -23,21 +23,10 @@ from expressway.tenant.rows import (
 )
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import resource_servers
+from expressway.tenant.services.tenant_settings import DEFAULT_TENANT_SETTINGS
 
 ADMIN_CLIENT_NAME = "Expressway Management Client"
 DATABASE_CONNECTION_NAME = "Username-Password-Authentication"
-
-DEFAULT_TENANT_SETTINGS: dict[str, object] = {
-    "friendly_name": "Expressway",
-    "support_email": "",
-    "default_audience": "",
-    "session_lifetime": 168,
-    "idle_session_lifetime": 72,
-    "flags": {
-        "enable_client_connections": False,
-        "use_scope_descriptions_for_consent": False,
-    },
-}
 
 
 @dataclass

@@ -9,10 +9,23 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from expressway.tenant.bootstrap import DEFAULT_TENANT_SETTINGS
 from expressway.tenant.errors import InvalidInput
 from expressway.tenant.rows import TenantSettingsRow
 from expressway.tenant.services import resource_servers
+
+#: The settings of a new tenant (``expressway tenant init``).
+DEFAULT_TENANT_SETTINGS: dict[str, object] = {
+    "friendly_name": "Expressway",
+    "support_email": "",
+    "default_audience": "",
+    "session_lifetime": 168,
+    "idle_session_lifetime": 72,
+    "flags": {
+        "enable_client_connections": False,
+        "use_scope_descriptions_for_consent": False,
+    },
+}
+
 
 #: The flags the tenant acts on. Auth0 has many more; accepting one Expressway ignores would
 #: let a script believe it changed something, so any other is refused.
