@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the tenant's database; default `sqlite:///{data_dir}/tenant.db`.",
     )
+    workforce_database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the workforce IdP's database; default "
+            "`sqlite:///{data_dir}/workforce.db`."
+        ),
+    )
     tenant_public_url: str = Field(
         default="http://localhost:8401",
         description="Public base URL of the tenant; its issuer is this URL with a trailing slash.",
@@ -52,6 +59,12 @@ class Settings(BaseSettings):
         if self.tenant_database_url:
             return self.tenant_database_url
         return f"sqlite:///{(self.data_dir / 'tenant.db').resolve()}"
+
+    def resolved_workforce_database_url(self) -> str:
+        """The workforce database URL, defaulting to a SQLite file in the data directory."""
+        if self.workforce_database_url:
+            return self.workforce_database_url
+        return f"sqlite:///{(self.data_dir / 'workforce.db').resolve()}"
 
     def resolved_secret_key(self) -> str:
         """The at-rest encryption key: from the environment, else from (or into) the data dir."""

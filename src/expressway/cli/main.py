@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from expressway import __version__
-from expressway.cli import demo, tenant
+from expressway.cli import demo, tenant, workforce
 
 app = typer.Typer(
     name="expressway",
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(workforce.app, name="workforce")
 app.command("demo")(demo.demo)
 
 

@@ -9,6 +9,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from expressway import __version__
+from expressway.tenant.authn import (
+    authorize,
+    federation,
+    logout,
+    revocation,
+    universal_logout,
+    userinfo,
+)
 from expressway.tenant.authn import endpoints as authn_endpoints
 from expressway.tenant.errors import TenantError
 from expressway.tenant.management import errors as mgmt_errors
@@ -39,5 +47,11 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
     app.include_router(authn_endpoints.router)
+    app.include_router(authorize.router)
+    app.include_router(federation.router)
+    app.include_router(universal_logout.router)
+    app.include_router(userinfo.router)
+    app.include_router(revocation.router)
+    app.include_router(logout.router)
     app.include_router(management_router, prefix="/api/v2")
     return app

@@ -11,6 +11,7 @@ from expressway.clock import Clock, SystemClock
 from expressway.config import Settings
 from expressway.sealing import Sealer
 from expressway.storage.engine import make_engine, make_session_factory
+from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.signing import SigningKeys
 
 
@@ -24,6 +25,9 @@ class TenantRuntime:
     key_sealer: Sealer
     secret_sealer: Sealer
     clock: Clock = field(default_factory=SystemClock)
+    #: The client of upstream IdPs (``okta``/``oidc`` connections), with its discovery and key
+    #: caches; tests replace it with one whose HTTP client serves a fake upstream.
+    upstream: UpstreamClient = field(default_factory=UpstreamClient)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:

@@ -1,4 +1,5 @@
-"""Authenticating a client at the token endpoint: by secret, or by ``private_key_jwt``."""
+"""Authenticating a client at the token endpoint: by secret, by ``private_key_jwt``, or, for a
+public client (``token_endpoint_auth_method`` ``none``), by its client_id alone."""
 
 from __future__ import annotations
 
@@ -70,6 +71,11 @@ def remember_assertion(
         raise InvalidClient("client_assertion jti has already been used") from exc
 
 
+def is_public(client: ClientRow) -> bool:
+    """Whether the client is public: it holds no credential, so it authenticates with ``none``."""
+    return client.token_endpoint_auth_method == "none"
+
+
 def authenticate_client(
     runtime: TenantRuntime, session: Session, presented: PresentedCredentials
 ) -> ClientRow:
@@ -98,5 +104,12 @@ def authenticate_client(
         matches = hashing.verify_token(stored or _NO_SECRET_DIGEST, presented.secret or "")
         if client is None or stored is None or not matches:
             raise InvalidClient("the client id or secret is wrong")
+        return client
+    if presented.method == "none":
+        # A public client (RFC 6749 §2.1) proves nothing: it is identified, not authenticated,
+        # and only a client registered as public may be. PKCE is what protects its codes.
+        client = session.get(ClientRow, presented.client_id) if presented.client_id else None
+        if client is None or not is_public(client):
+            raise InvalidClient("client authentication is required")
         return client
     raise InvalidClient("client authentication is required")

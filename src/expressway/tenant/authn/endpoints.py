@@ -1,4 +1,5 @@
-"""``/.well-known/*`` and ``/oauth/token`` (``client_credentials`` for now)."""
+"""Discovery (``/.well-known/*``) and the token endpoint, which authenticates the client and hands
+the request to the module of its grant (:mod:`expressway.tenant.authn.grants`)."""
 
 from __future__ import annotations
 
@@ -6,48 +7,88 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from expressway.oauth.assertions import ASSERTION_ALGORITHMS, unverified_client_id
 from expressway.oauth.client_auth import read_client_credentials
-from expressway.oauth.errors import (
-    InvalidRequest,
-    InvalidScope,
-    OAuthError,
-    UnauthorizedClient,
-    UnsupportedGrantType,
-)
+from expressway.oauth.errors import InvalidRequest, OAuthError, UnsupportedGrantType
+from expressway.oauth.scopes import OIDC_SCOPES
 from expressway.tenant import logs
+from expressway.tenant.authn.authorize_params import PROMPTS
 from expressway.tenant.authn.client_authentication import authenticate_client
-from expressway.tenant.authn.tokens import issue_access_token
+from expressway.tenant.authn.grants import GRANTS, Grant
+from expressway.tenant.authn.grants.common import (
+    RequestOrigin,
+    ReuseDetected,
+    set_request_origin,
+)
 from expressway.tenant.management.context import get_runtime
-from expressway.tenant.rows import ClientGrantRow, ClientRow, ResourceServerRow
-from expressway.tenant.runtime import TenantRuntime
 
 router = APIRouter(tags=["Authentication API"])
 
-GRANT_TYPES_SUPPORTED = ("client_credentials",)
+TOKEN_ENDPOINT_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+)
+CLAIMS_SUPPORTED = (
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "azp",
+    "at_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "updated_at",
+    "email",
+    "email_verified",
+    "org_id",
+    "org_name",
+)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.get("/.well-known/openid-configuration")
 def openid_configuration(request: Request) -> dict[str, Any]:
+    """OpenID Connect Discovery 1.0 §3 (and RFC 8414, RFC 9207): only what the tenant does."""
     issuer = get_runtime(request).settings.tenant_issuer
     return {
         "issuer": issuer,
-        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "authorization_endpoint": f"{issuer}authorize",
         "token_endpoint": f"{issuer}oauth/token",
-        "grant_types_supported": list(GRANT_TYPES_SUPPORTED),
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-        ],
-        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "userinfo_endpoint": f"{issuer}userinfo",
+        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}oauth/revoke",
+        "end_session_endpoint": f"{issuer}oidc/logout",
+        "scopes_supported": list(OIDC_SCOPES),
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "prompt_values_supported": list(PROMPTS),
+        "grant_types_supported": list(GRANTS),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": False,
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
     }
 
 
@@ -56,12 +97,20 @@ def jwks(request: Request) -> dict[str, Any]:
     return {"keys": get_runtime(request).signing_keys.jwks()}
 
 
-def _oauth_error_response(error: OAuthError) -> JSONResponse:
+def oauth_error_response(error: OAuthError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
 
 
-async def _read_form(request: Request) -> dict[str, str]:
-    """The token request's parameters: a form as RFC 6749 requires, or JSON as Auth0 accepts."""
+def request_origin(request: Request) -> RequestOrigin:
+    user_agent = request.headers.get("user-agent")
+    return RequestOrigin(
+        ip=request.client.host if request.client else None,
+        user_agent=user_agent[:512] if user_agent else None,
+    )
+
+
+async def read_parameters(request: Request) -> dict[str, str]:
+    """The request's parameters: a form as RFC 6749 requires, or JSON as Auth0 accepts."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
@@ -87,63 +136,14 @@ async def _read_form(request: Request) -> dict[str, str]:
     return params
 
 
-def _client_credentials(
-    runtime: TenantRuntime, session: Session, client: ClientRow, params: dict[str, str]
-) -> dict[str, Any]:
-    if "client_credentials" not in client.grant_types:
-        raise UnauthorizedClient("the client is not allowed the client_credentials grant")
-    audience = params.get("audience")
-    if not audience:
-        raise InvalidRequest("audience is required for client_credentials")
-    api = session.scalars(
-        select(ResourceServerRow).where(ResourceServerRow.identifier == audience)
-    ).first()
-    if api is None:
-        raise InvalidRequest(f"no API has the identifier {audience}")
-    grant = session.scalars(
-        select(ClientGrantRow).where(
-            ClientGrantRow.client_id == client.client_id, ClientGrantRow.audience == audience
-        )
-    ).first()
-    if grant is None:
-        raise UnauthorizedClient(
-            f"the client has no client grant for {audience}; "
-            "create one with POST /api/v2/client-grants"
-        )
-    granted = [s for s in grant.scope if isinstance(s, str)]
-    requested = params.get("scope")
-    if requested is None:
-        scopes = granted
-    else:
-        asked = requested.split()
-        missing = [s for s in asked if s not in granted]
-        if missing:
-            raise InvalidScope(f"the client grant does not include: {' '.join(missing)}")
-        scopes = [s for s in granted if s in asked]
-    token = issue_access_token(
-        runtime,
-        subject=f"{client.client_id}@clients",
-        client_id=client.client_id,
-        audience=audience,
-        scopes=scopes,
-        lifetime=api.token_lifetime,
-        extra_claims={"gty": "client-credentials"},
-    )
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": api.token_lifetime,
-        "scope": " ".join(scopes),
-    }
-
-
 @router.post("/oauth/token")
 async def token(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
-    ip = request.client.host if request.client else None
+    origin = request_origin(request)
     client_id: str | None = None
+    grant: Grant | None = None
     try:
-        params = await _read_form(request)
+        params = await read_parameters(request)
         presented = read_client_credentials(request.headers.get("authorization"), params)
         # Only for the log: who the request claims to be, before anything is verified.
         client_id = presented.client_id or (
@@ -152,33 +152,32 @@ async def token(request: Request) -> JSONResponse:
         grant_type = params.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required")
-        if grant_type not in GRANT_TYPES_SUPPORTED:
+        grant = GRANTS.get(grant_type)
+        if grant is None:
             raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
         with runtime.sessions() as session:
-            client = authenticate_client(runtime, session, presented)
-            body = _client_credentials(runtime, session, client, params)
-            logs.record(
-                session,
-                at=runtime.clock.now(),
-                type="seccft",
-                description="Client Credentials for Access Token",
-                client_id=client.client_id,
-                client_name=client.name,
-                ip=ip,
-                details={"audience": params.get("audience"), "scope": body["scope"]},
-            )
+            set_request_origin(session, origin)
+            try:
+                client = authenticate_client(runtime, session, presented)
+                body = grant.handle(runtime, session, client, params)
+            except ReuseDetected:
+                # The revocation of what the reused code or token gave stands.
+                session.commit()
+                raise
             session.commit()
     except OAuthError as error:
-        with runtime.sessions() as session:
-            logs.record(
-                session,
-                at=runtime.clock.now(),
-                type="feccft",
-                description=error.description,
-                client_id=client_id if client_id and len(client_id) <= 64 else None,
-                ip=ip,
-                details={"error": error.error, "error_cause": error.cause},
-            )
-            session.commit()
-        return _oauth_error_response(error)
-    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        if grant is not None:
+            with runtime.sessions() as session:
+                logs.record(
+                    session,
+                    at=runtime.clock.now(),
+                    type=grant.FAILURE_LOG,
+                    description=error.description[:500],
+                    client_id=client_id if client_id and len(client_id) <= 64 else None,
+                    ip=origin.ip,
+                    user_agent=origin.user_agent,
+                    details={"error": error.error, "error_cause": error.cause},
+                )
+                session.commit()
+        return oauth_error_response(error)
+    return JSONResponse(body, headers=NO_STORE)

@@ -1,0 +1,97 @@
+"""``expressway workforce …``: initialise orgs of the workforce IdP, and serve it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from expressway.config import load_settings
+from expressway.workforce.bootstrap import initialise_org, migrate_database
+from expressway.workforce.errors import WorkforceError
+from expressway.workforce.runtime import WorkforceRuntime
+
+app = typer.Typer(
+    help="The enterprise IdP (Okta-compatible) with its orgs and admin API.", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command()
+def init(
+    org: Annotated[str, typer.Option(help="The org's name: its URL is /orgs/NAME.")],
+    admin_email: Annotated[
+        str | None, typer.Option(help="The super admin's login; default admin@NAME.example.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object, for scripts.")
+    ] = False,
+    public_url: Annotated[
+        str | None, typer.Option(help="Public base URL; an org's issuer is URL/orgs/NAME.")
+    ] = None,
+) -> None:
+    """Create an org with its signing keys, a super admin and an API token (idempotent)."""
+    overrides = {"workforce_public_url": public_url} if public_url else {}
+    runtime = WorkforceRuntime.from_settings(load_settings(**overrides))
+    try:
+        result = initialise_org(runtime, org, admin_email)
+    except WorkforceError as exc:
+        causes = "; ".join(exc.causes) or exc.summary
+        raise typer.BadParameter(causes, param_hint="--org") from exc
+    finally:
+        runtime.engine.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "changed": result.changed,
+                    "changes": result.changes,
+                    "org": result.org_name,
+                    "org_url": result.org_url,
+                    "issuer": result.org_url,
+                    "admin_login": result.admin_login,
+                    "admin_password": result.admin_password,
+                    "api_token": result.api_token,
+                }
+            )
+        )
+        return
+    if not result.changed:
+        console.print(f"[green]The org {org} is already initialised; nothing changed.[/green]")
+        console.print(f"Org URL: [bold]{result.org_url}[/bold]  Admin: {result.admin_login}")
+        return
+    for change in result.changes:
+        console.print(f"[green]✓[/green] {change}")
+    if result.api_token:
+        console.print(
+            Panel.fit(
+                f"org URL:   {result.org_url}\n"
+                f"admin:     {result.admin_login}\n"
+                f"password:  {result.admin_password}\n"
+                f"API token: {result.api_token}\n"
+                f"           (Authorization: SSWS <token>, at {result.org_url}/api/v1)",
+                title="Super admin (the password and token are shown only this once)",
+            )
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8402,
+    public_url: Annotated[
+        str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
+    ] = None,
+) -> None:
+    """Serve the workforce IdP (every org's admin API and OpenID provider) with uvicorn."""
+    import uvicorn
+
+    from expressway.workforce.app import create_app
+
+    url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+    runtime = WorkforceRuntime.from_settings(load_settings(workforce_public_url=url))
+    migrate_database(runtime)
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")

@@ -1,0 +1,11 @@
+"""Every admin API router, mounted under ``/orgs/{org}/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from expressway.workforce.admin_api import api_tokens, apps, groups, logs, users
+
+admin_router = APIRouter()
+for module in (users, groups, apps, api_tokens, logs):
+    admin_router.include_router(module.router)

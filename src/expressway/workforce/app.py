@@ -1,0 +1,44 @@
+"""The workforce IdP's ASGI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from expressway import __version__
+from expressway.web.input_guard import InputGuardMiddleware
+from expressway.web.security import install_security_headers
+from expressway.workforce.admin_api import errors as api_errors
+from expressway.workforce.admin_api.routes import admin_router
+from expressway.workforce.errors import WorkforceError
+from expressway.workforce.oidc import discovery
+from expressway.workforce.runtime import WorkforceRuntime
+
+
+def _refuse_nul(part: str) -> Response:
+    return api_errors.error_response(
+        400, "E0000001", f"Api validation failed: {part}", [f"{part}: contains a NUL character"]
+    )
+
+
+def create_app(runtime: WorkforceRuntime) -> FastAPI:
+    app = FastAPI(
+        title="Expressway workforce IdP",
+        version=__version__,
+        description="The enterprise IdP (Okta-compatible): each org's admin API and OIDC provider.",
+    )
+    app.state.runtime = runtime
+    app.add_exception_handler(RequestValidationError, api_errors.handle_validation_error)
+    app.add_exception_handler(WorkforceError, api_errors.handle_workforce_error)
+    app.add_exception_handler(HTTPException, api_errors.handle_http_exception)
+    app.add_exception_handler(DataError, api_errors.handle_data_error)
+    app.add_exception_handler(IntegrityError, api_errors.handle_integrity_error)
+    app.add_exception_handler(Exception, api_errors.handle_unexpected_error)
+    app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
+    install_security_headers(app)
+    app.include_router(discovery.router)
+    app.include_router(admin_router, prefix="/orgs/{org}/api/v1")
+    return app
