@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from expressway import ids, jose
 from expressway.oauth.pkce import s256_challenge
 from expressway.tenant.authn.federation import UpstreamUnavailable, start_upstream_login
+from expressway.tenant.authn.login_flow import transaction_cookie_name
 from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.rows import (
     AuthorizationRequestRow,
@@ -226,6 +227,8 @@ def begin(tenant: Tenant, setup: Setup, *, login_hint: str | None = None) -> Red
         assert connection is not None
         url = start_upstream_login(tenant.runtime, session, txn, connection)
         session.commit()
+        # What /authorize does: the login belongs to the browser that started it.
+        tenant.http.cookies.set(transaction_cookie_name(txn), txn.csrf_token)
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     return Redirect(url, query)
 
@@ -699,3 +702,19 @@ def test_a_second_upstream_subject_with_a_taken_email_is_refused(
     assert params["error"] == "access_denied"
     assert user(tenant, f"okta|{CONNECTION}|00u-impostor") is None
     assert "already has the e-mail" in failures(tenant)[-1]
+
+
+def test_a_callback_in_a_browser_that_did_not_start_the_login_signs_no_one_in(
+    tenant: Tenant, upstream: FakeUpstream
+) -> None:
+    """Login CSRF: an attacker's upstream callback, replayed in a victim's browser, is refused
+    before the code is even exchanged."""
+    redirect = begin(tenant, make_connection(tenant))
+    code = secrets.token_urlsafe(16)
+    upstream.codes[code] = redirect.params["nonce"]
+    tenant.http.cookies.clear()
+    response = callback(tenant, code=code, state=redirect.state)
+    assert response.status_code == 400
+    assert "expressway_tenant_session" not in response.cookies
+    assert "location" not in response.headers
+    assert upstream.token_requests == []

@@ -208,6 +208,17 @@ def test_an_expired_transaction_opens_no_page(tenant: Tenant) -> None:
     assert "expired" in response.text
 
 
+def test_a_login_page_opened_in_another_browser_is_refused(tenant: Tenant) -> None:
+    """Login CSRF: a login is bound to the browser that started it at /authorize."""
+    client_id = make_client(tenant)
+    make_user(tenant, EMAIL)
+    page = Browser(tenant).authorize(client_id)
+    tenant.http.cookies.clear()  # the same page, now in a browser without that login's cookie
+    response = Browser(tenant).submit(page, "/u/login/identifier", email=EMAIL)
+    assert response.status_code == 400
+    assert "expired" in response.text
+
+
 def test_a_finished_transaction_cannot_be_replayed(tenant: Tenant) -> None:
     """Once the code is sent, the transaction's pages are closed."""
     client_id = make_client(tenant)

@@ -207,7 +207,16 @@ def test_complete_authentication_finishes_a_federated_login(
     browser.submit(page, "/u/organization", organization_name="acme")
     [(txn_id, _)] = upstream.started
     user = _federated_user(tenant, "acme-okta")
-    request = Request({"type": "http", "method": "GET", "headers": [], "client": ("10.0.0.1", 1)})
+    # The browser that started the login, as its cookies show.
+    cookies = "; ".join(f"{name}={value}" for name, value in browser.http.cookies.items())
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "headers": [(b"cookie", cookies.encode())],
+            "client": ("10.0.0.1", 1),
+        }
+    )
     with tenant.runtime.sessions() as session:
         txn = session.get(AuthorizationRequestRow, txn_id)
         assert txn is not None

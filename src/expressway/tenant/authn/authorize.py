@@ -59,6 +59,7 @@ from expressway.tenant.authn.login_flow import (
     TRANSACTION_LIFETIME,
     Login,
     advance,
+    bind_to_browser,
     complete_authentication,
     error_redirect_url,
     express_configuration_error_cause,
@@ -142,6 +143,7 @@ def _authorize(runtime: TenantRuntime, request: Request, raw: RawParameters) -> 
             txn.session_id = reused.id
             txn.connection = reused.connection
         response = advance(login)
+        bind_to_browser(response, runtime, txn)
         session.commit()
         return response
 

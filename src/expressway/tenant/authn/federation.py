@@ -257,7 +257,9 @@ def _refuse(
     return _redirect_to_client(runtime, claimed, refused.description)
 
 
-def _claim(runtime: TenantRuntime, session: Session, state: str) -> _Claimed | str:
+def _claim(
+    runtime: TenantRuntime, session: Session, request: Request, state: str
+) -> _Claimed | str:
     """Mark the upstream login of ``state`` used; answer what it leads to, or why it cannot."""
     now = runtime.clock.now()
     state_hash = hashing.hash_token(state)
@@ -283,6 +285,9 @@ def _claim(runtime: TenantRuntime, session: Session, state: str) -> _Claimed | s
         return "the login transaction of this state no longer exists"
     if txn.completed_at is not None or txn.expires_at <= now:
         return "the login transaction of this state has expired or completed"
+    if not login_flow.is_bound_to(request, txn):
+        # Login CSRF: this upstream answer belongs to a login another browser started.
+        return "the login of this state was started in another browser"
     try:
         verifier = runtime.secret_sealer.open(login.code_verifier_sealed).decode()
     except SealError:
@@ -384,7 +389,9 @@ def _callback(runtime: TenantRuntime, request: Request, params: dict[str, str]) 
     )
     state = params.get("state")
     with runtime.sessions() as session:
-        outcome = _claim(runtime, session, state) if state else "no state at /login/callback"
+        outcome = (
+            _claim(runtime, session, request, state) if state else "no state at /login/callback"
+        )
         if isinstance(outcome, str):
             # Committed with the log: a state refused for its transaction stays used.
             _log_failure(session, runtime, context, outcome)

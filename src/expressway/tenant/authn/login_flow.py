@@ -59,6 +59,7 @@ from expressway.tenant.services import (
 from expressway.tenant.services import express_configuration_causes as causes
 from expressway.tenant.services.authorization_codes import issue_code
 from expressway.web.cookies import set_session_cookie
+from expressway.web.csrf import csrf_tokens_match
 
 TRANSACTION_LIFETIME = timedelta(hours=1)
 DATABASE_STRATEGY = "auth0"
@@ -67,7 +68,35 @@ DEFAULT_DATABASE_CONNECTION = "Username-Password-Authentication"
 
 
 class TransactionGone(Exception):
-    """The login a page belongs to is unknown, over, or older than its lifetime."""
+    """The login a page belongs to is unknown, over, older than its lifetime, or was started
+    in another browser."""
+
+
+def transaction_cookie_name(txn: AuthorizationRequestRow) -> str:
+    return f"expressway_tenant_tx_{txn.id[:16]}"
+
+
+def bind_to_browser(
+    response: Response, runtime: TenantRuntime, txn: AuthorizationRequestRow
+) -> None:
+    """Tie the transaction to the browser that started it at ``/authorize``.
+
+    Without this, someone who starts a login in their own browser and sends the page (or their
+    upstream IdP's callback) to a victim gets the victim's browser signed in to *their* account:
+    login CSRF. The cookie holds the transaction's anti-CSRF token, which only pages of this
+    transaction ever show.
+    """
+    set_session_cookie(
+        response,
+        transaction_cookie_name(txn),
+        txn.csrf_token,
+        secure=runtime.settings.tenant_issuer.startswith("https://"),
+        max_age=int(TRANSACTION_LIFETIME.total_seconds()),
+    )
+
+
+def is_bound_to(request: Request, txn: AuthorizationRequestRow) -> bool:
+    return csrf_tokens_match(txn.csrf_token, request.cookies.get(transaction_cookie_name(txn)))
 
 
 def load_transaction(session: Session, now: datetime, state: str | None) -> AuthorizationRequestRow:
@@ -98,7 +127,7 @@ class Login:
         txn: AuthorizationRequestRow,
     ) -> Login:
         client = session.get(ClientRow, txn.client_id)
-        if client is None:
+        if client is None or not is_bound_to(request, txn):
             raise TransactionGone
         return cls(runtime, session, request, txn, client)
 
