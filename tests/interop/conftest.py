@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,45 +60,69 @@ class LiveTenant:
         )
 
 
+CLI = [sys.executable, "-m", "expressway.cli"]
+
+
+def tenant_environment(
+    data_dir: Path, public_url: str, database_url: str | None = None
+) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "EXPRESSWAY_DATA_DIR": str(data_dir),
+        "EXPRESSWAY_TENANT_PUBLIC_URL": public_url,
+    }
+    env.pop("EXPRESSWAY_TENANT_DATABASE_URL", None)
+    if database_url is not None:
+        env["EXPRESSWAY_TENANT_DATABASE_URL"] = database_url
+    return env
+
+
+def initialise_tenant(env: dict[str, str]) -> dict[str, str]:
+    """``expressway tenant init --json``: the admin client's id and secret."""
+    init = subprocess.run(  # noqa: S603 - our own CLI
+        [*CLI, "tenant", "init", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    created: dict[str, str] = json.loads(init.stdout)
+    return created
+
+
+@contextmanager
+def tenant_server(env: dict[str, str], port: int, public_url: str, log_path: Path) -> Iterator[str]:
+    """``expressway tenant serve`` as a process of its own; yields its own URL once it answers."""
+    own_url = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own CLI
+            [*CLI, "tenant", "serve", "--port", str(port), "--public-url", public_url],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{own_url}/.well-known/jwks.json").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text())
+                time.sleep(0.1)
+            yield own_url
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTenant]:
     data_dir = tmp_path_factory.mktemp("live-tenant")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EXPRESSWAY_DATA_DIR": str(data_dir),
-        "EXPRESSWAY_TENANT_PUBLIC_URL": url,
-    }
-    env.pop("EXPRESSWAY_TENANT_DATABASE_URL", None)
-    cli = [sys.executable, "-m", "expressway.cli"]
-    init = subprocess.run(  # noqa: S603 - our own CLI
-        [*cli, "tenant", "init", "--json"], env=env, capture_output=True, text=True, check=True
-    )
-    created = json.loads(init.stdout)
-    log = (data_dir / "server.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - our own CLI
-        [*cli, "tenant", "serve", "--port", str(port), "--public-url", url],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/.well-known/jwks.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data_dir / "server.log").read_text())
-            time.sleep(0.1)
+    env = tenant_environment(data_dir, url)
+    created = initialise_tenant(env)
+    with tenant_server(env, port, url, data_dir / "server.log"):
         yield LiveTenant(url, created["client_id"], created["client_secret"], data_dir)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
