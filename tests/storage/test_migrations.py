@@ -1,4 +1,4 @@
-"""The Alembic migrations and the SQLAlchemy rows describe the same schema."""
+"""Each system's Alembic migrations and its SQLAlchemy rows describe the same schema."""
 
 from __future__ import annotations
 
@@ -12,15 +12,25 @@ from alembic.runtime.migration import MigrationContext
 from expressway.storage import migrate
 from expressway.storage.engine import make_engine
 from expressway.tenant.rows import TenantBase
+from expressway.workforce.rows import WorkforceBase
 from tests.conftest import BACKENDS
+from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
+
+SYSTEMS = {
+    "tenant": (TenantBase.metadata, {"clients", "organizations", "users", "log_events"}),
+    "workforce": (WorkforceBase.metadata, {"orgs", "users", "apps", "api_tokens", "log_events"}),
+}
+
+pytestmark = [
+    pytest.mark.parametrize("empty_database", BACKENDS, indirect=True),
+    pytest.mark.parametrize("system", sorted(SYSTEMS)),
+]
 
 
 @pytest.fixture
 def empty_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
-
     if request.param == "sqlite":
         yield sqlite_url(tmp_path_factory.mktemp("migrations"))
         return
@@ -31,28 +41,27 @@ def empty_database(
         yield url
 
 
-@pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
-def test_the_tenant_migrations_produce_exactly_the_tenant_rows(empty_database: str) -> None:
+def test_the_migrations_produce_exactly_the_rows(empty_database: str, system: str) -> None:
     """After upgrading to head, autogenerate finds nothing left to migrate."""
+    metadata, _ = SYSTEMS[system]
     engine = make_engine(empty_database)
-    migrate.upgrade(engine, "tenant")
-    assert migrate.is_current(engine, "tenant")
+    migrate.upgrade(engine, system)
+    assert migrate.is_current(engine, system)
     with engine.connect() as connection:
         differences = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}),
-            TenantBase.metadata,
+            MigrationContext.configure(connection, opts={"compare_type": True}), metadata
         )
     engine.dispose()
     assert differences == []
 
 
-@pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
-def test_upgrading_twice_changes_nothing(empty_database: str) -> None:
-    """A second upgrade (every `tenant init`, every server start) is a no-op."""
+def test_upgrading_twice_changes_nothing(empty_database: str, system: str) -> None:
+    """A second upgrade (every `init`, every server start) is a no-op."""
+    _, expected_tables = SYSTEMS[system]
     engine = make_engine(empty_database)
-    migrate.upgrade(engine, "tenant")
+    migrate.upgrade(engine, system)
     before = sorted(sa.inspect(engine).get_table_names())
-    migrate.upgrade(engine, "tenant")
+    migrate.upgrade(engine, system)
     assert sorted(sa.inspect(engine).get_table_names()) == before
-    assert "organizations" in before
+    assert expected_tables <= set(before)
     engine.dispose()
