@@ -13,11 +13,16 @@ from expressway.config import load_settings
 from expressway.workforce.bootstrap import initialise_org, migrate_database
 from expressway.workforce.errors import WorkforceError
 from expressway.workforce.runtime import WorkforceRuntime
+from expressway.workforce.services import oin
 
 app = typer.Typer(
     help="The enterprise IdP (Okta-compatible) with its orgs and admin API.", no_args_is_help=True
 )
 console = Console()
+oin_app = typer.Typer(
+    help="The OIN catalog: an operator's review of submissions.", no_args_is_help=True
+)
+app.add_typer(oin_app, name="oin")
 
 
 @app.command()
@@ -95,3 +100,26 @@ def serve(
     runtime = WorkforceRuntime.from_settings(load_settings(workforce_public_url=url))
     migrate_database(runtime)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+
+
+@oin_app.command()
+def publish(
+    submission_id: Annotated[str, typer.Argument(help="The finished submission's id.")],
+) -> None:
+    """Publish a finished OIN submission to the global catalog, for every org to add."""
+    runtime = WorkforceRuntime.from_settings(load_settings())
+    try:
+        with runtime.sessions() as session:
+            row, changed = oin.publish_by_operator(session, submission_id, runtime.clock.now())
+            session.commit()
+    except WorkforceError as exc:
+        causes = "; ".join(exc.causes) or exc.summary
+        raise typer.BadParameter(causes, param_hint="SUBMISSION_ID") from exc
+    finally:
+        runtime.engine.dispose()
+    if changed:
+        console.print(f"[green]✓[/green] Published {row.name} to the catalog as {row.catalog_key}")
+    else:
+        console.print(
+            f"{row.name} is already in the catalog as {row.catalog_key}; nothing changed."
+        )

@@ -14,7 +14,7 @@ from expressway.web.security import install_security_headers
 from expressway.workforce.admin_api import errors as api_errors
 from expressway.workforce.admin_api.routes import admin_router
 from expressway.workforce.errors import WorkforceError
-from expressway.workforce.oidc import discovery
+from expressway.workforce.oidc.routes import oidc_router
 from expressway.workforce.runtime import WorkforceRuntime
 
 
@@ -39,6 +39,6 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
     app.add_exception_handler(Exception, api_errors.handle_unexpected_error)
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
-    app.include_router(discovery.router)
+    app.include_router(oidc_router)
     app.include_router(admin_router, prefix="/orgs/{org}/api/v1")
     return app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from expressway.workforce.admin_api import api_tokens, apps, groups, logs, users
+from expressway.workforce.admin_api import api_tokens, apps, groups, logs, oin, users
 
 admin_router = APIRouter()
-for module in (users, groups, apps, api_tokens, logs):
+for module in (users, groups, apps, api_tokens, logs, oin):
     admin_router.include_router(module.router)

@@ -1,6 +1,8 @@
-"""Each org's OpenID provider, whose issuer is ``{workforce}/orgs/{org}``.
+"""Each org's OpenID provider, whose issuer is ``{workforce}/orgs/{org}`` (Okta's org
+authorization server).
 
-Does: publish the org's discovery document and JWKS (signing keys of that org only).
-Does not (yet): authorize, token, userinfo, logout; those endpoints join this package and their
-entries join :func:`expressway.workforce.oidc.metadata.provider_metadata`.
+Does: publish the org's discovery document and JWKS; sign users in on the org's login page
+(sessions, PKCE, ``prompt``, ``max_age``); issue codes, ID tokens, access tokens and rotating
+refresh tokens to the org's active OIDC app instances; answer ``/userinfo``; log out.
+Does not: consent screens, MFA, implicit or hybrid flows, token revocation or introspection.
 """

@@ -10,6 +10,13 @@ from expressway.workforce.rows.apps import AppGroupRow, AppRow, AppUserRow
 from expressway.workforce.rows.base import WorkforceBase
 from expressway.workforce.rows.groups import GroupMemberRow, GroupRow
 from expressway.workforce.rows.logs import LogEventRow
+from expressway.workforce.rows.oidc import (
+    AuthorizationCodeRow,
+    AuthorizationTransactionRow,
+    RefreshTokenRow,
+    UserSessionRow,
+)
+from expressway.workforce.rows.oin import OinSubmissionRow
 from expressway.workforce.rows.orgs import OrgRow, OrgSigningKeyRow
 from expressway.workforce.rows.users import AdminRoleRow, UserRow
 
@@ -19,11 +26,16 @@ __all__ = [
     "AppGroupRow",
     "AppRow",
     "AppUserRow",
+    "AuthorizationCodeRow",
+    "AuthorizationTransactionRow",
     "GroupMemberRow",
     "GroupRow",
     "LogEventRow",
+    "OinSubmissionRow",
     "OrgRow",
     "OrgSigningKeyRow",
+    "RefreshTokenRow",
     "UserRow",
+    "UserSessionRow",
     "WorkforceBase",
 ]

@@ -257,6 +257,27 @@ def create(
 ) -> tuple[AppRow, str | None]:
     """A new app instance and its client secret (``None`` for a public client)."""
     _check_names(spec)
+    return _insert(session, org_id, now, spec, activate=activate, oin_submission_id=None)
+
+
+def create_oin_instance(
+    session: Session, org_id: str, now: datetime, spec: AppSpec, oin_submission_id: str
+) -> tuple[AppRow, str | None]:
+    """A new, active instance of an OIN catalog app: ``spec.name`` is its catalog key."""
+    if spec.sign_on_mode != OPENID_CONNECT:
+        raise InvalidInput.field("signOnMode", f"An OIN app signs on with {OPENID_CONNECT}")
+    return _insert(session, org_id, now, spec, activate=True, oin_submission_id=oin_submission_id)
+
+
+def _insert(
+    session: Session,
+    org_id: str,
+    now: datetime,
+    spec: AppSpec,
+    *,
+    activate: bool,
+    oin_submission_id: str | None,
+) -> tuple[AppRow, str | None]:
     client = _check_client(spec)
     app_id = ids.okta_id(ids.APP, now)
     client_id = spec.client_id or app_id
@@ -269,7 +290,7 @@ def create(
         sign_on_mode=spec.sign_on_mode,
         client_id=client_id,
         client_secret_hash=None,
-        oin_submission_id=None,
+        oin_submission_id=oin_submission_id,
         express_configuration={},
         created_at=now,
         updated_at=now,

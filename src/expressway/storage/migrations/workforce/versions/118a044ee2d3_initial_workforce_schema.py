@@ -1,8 +1,8 @@
 """initial workforce schema
 
-Revision ID: db43c205e1f7
+Revision ID: 118a044ee2d3
 Revises: 
-Create Date: 2026-11-28 21:19:25.900671
+Create Date: 2026-11-28 21:47:02.066611
 """
 from collections.abc import Sequence
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import expressway.storage.types  # noqa: F401
 
-revision: str = 'db43c205e1f7'
+revision: str = '118a044ee2d3'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -98,6 +98,31 @@ def upgrade() -> None:
     with op.batch_alter_table('log_events', schema=None) as batch_op:
         batch_op.create_index('ix_log_events_org_id_published', ['org_id', 'published'], unique=False)
         batch_op.create_index('ix_log_events_org_id_sort_key', ['org_id', 'sort_key'], unique=False)
+
+    op.create_table('oin_submissions',
+    sa.Column('id', sa.String(length=20), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('capabilities', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('variables', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('express_configuration', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('key_id', sa.String(length=64), nullable=True),
+    sa.Column('key_private_pem_sealed', sa.Text(), nullable=True),
+    sa.Column('key_public_pem', sa.Text(), nullable=True),
+    sa.Column('key_created_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('catalog_key', sa.String(length=64), nullable=True),
+    sa.Column('published_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_oin_submissions_org_id_orgs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oin_submissions')),
+    sa.UniqueConstraint('catalog_key', name=op.f('uq_oin_submissions_catalog_key'))
+    )
+    with op.batch_alter_table('oin_submissions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oin_submissions_org_id'), ['org_id'], unique=False)
 
     op.create_table('org_signing_keys',
     sa.Column('kid', sa.String(length=64), nullable=False),
@@ -199,6 +224,48 @@ def upgrade() -> None:
     with op.batch_alter_table('app_users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_app_users_user_id'), ['user_id'], unique=False)
 
+    op.create_table('authorization_codes',
+    sa.Column('code_digest', sa.String(length=64), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('app_id', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.String(length=20), nullable=False),
+    sa.Column('session_id', sa.String(length=20), nullable=True),
+    sa.Column('grant_id', sa.String(length=32), nullable=False),
+    sa.Column('redirect_uri', sa.String(), nullable=False),
+    sa.Column('scope', sa.String(), nullable=False),
+    sa.Column('nonce', sa.String(), nullable=True),
+    sa.Column('code_challenge', sa.String(length=64), nullable=True),
+    sa.Column('code_challenge_method', sa.String(length=8), nullable=True),
+    sa.Column('authenticated_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('redeemed_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], name=op.f('fk_authorization_codes_app_id_apps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_authorization_codes_org_id_orgs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_authorization_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('code_digest', name=op.f('pk_authorization_codes'))
+    )
+    with op.batch_alter_table('authorization_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_authorization_codes_app_id'), ['app_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_authorization_codes_grant_id'), ['grant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_authorization_codes_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_authorization_codes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('authorization_transactions',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('app_id', sa.String(length=20), nullable=False),
+    sa.Column('browser_digest', sa.String(length=64), nullable=False),
+    sa.Column('csrf_digest', sa.String(length=64), nullable=False),
+    sa.Column('request', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('expires_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], name=op.f('fk_authorization_transactions_app_id_apps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_authorization_transactions_org_id_orgs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_authorization_transactions'))
+    )
+    with op.batch_alter_table('authorization_transactions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_authorization_transactions_app_id'), ['app_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_authorization_transactions_org_id'), ['org_id'], unique=False)
+
     op.create_table('group_members',
     sa.Column('group_id', sa.String(length=20), nullable=False),
     sa.Column('user_id', sa.String(length=20), nullable=False),
@@ -210,15 +277,79 @@ def upgrade() -> None:
     with op.batch_alter_table('group_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('refresh_tokens',
+    sa.Column('token_digest', sa.String(length=64), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('app_id', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.String(length=20), nullable=False),
+    sa.Column('grant_id', sa.String(length=32), nullable=False),
+    sa.Column('scope', sa.String(), nullable=False),
+    sa.Column('authenticated_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('rotated_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], name=op.f('fk_refresh_tokens_app_id_apps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_refresh_tokens_org_id_orgs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_refresh_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_digest', name=op.f('pk_refresh_tokens'))
+    )
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_app_id'), ['app_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_grant_id'), ['grant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('user_sessions',
+    sa.Column('id', sa.String(length=20), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.String(length=20), nullable=False),
+    sa.Column('token_digest', sa.String(length=64), nullable=False),
+    sa.Column('authenticated_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_user_sessions_org_id_orgs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_sessions')),
+    sa.UniqueConstraint('token_digest', name=op.f('uq_user_sessions_token_digest'))
+    )
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_sessions_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
+        batch_op.drop_index(batch_op.f('ix_user_sessions_org_id'))
+
+    op.drop_table('user_sessions')
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_org_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_grant_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_app_id'))
+
+    op.drop_table('refresh_tokens')
     with op.batch_alter_table('group_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_group_members_user_id'))
 
     op.drop_table('group_members')
+    with op.batch_alter_table('authorization_transactions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_authorization_transactions_org_id'))
+        batch_op.drop_index(batch_op.f('ix_authorization_transactions_app_id'))
+
+    op.drop_table('authorization_transactions')
+    with op.batch_alter_table('authorization_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_authorization_codes_user_id'))
+        batch_op.drop_index(batch_op.f('ix_authorization_codes_org_id'))
+        batch_op.drop_index(batch_op.f('ix_authorization_codes_grant_id'))
+        batch_op.drop_index(batch_op.f('ix_authorization_codes_app_id'))
+
+    op.drop_table('authorization_codes')
     with op.batch_alter_table('app_users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_app_users_user_id'))
 
@@ -244,6 +375,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_org_signing_keys_org_id'))
 
     op.drop_table('org_signing_keys')
+    with op.batch_alter_table('oin_submissions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oin_submissions_org_id'))
+
+    op.drop_table('oin_submissions')
     with op.batch_alter_table('log_events', schema=None) as batch_op:
         batch_op.drop_index('ix_log_events_org_id_sort_key')
         batch_op.drop_index('ix_log_events_org_id_published')
