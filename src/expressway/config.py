@@ -49,6 +49,28 @@ class Settings(BaseSettings):
         default="http://localhost:8402",
         description="Public base URL of the workforce IdP (used for the OIN client's callback).",
     )
+    sample_app_public_url: str = Field(
+        default="http://localhost:8400",
+        description=(
+            "Public base URL of the sample app; its callback is `{url}/callback` and its "
+            "logout return URL `{url}/`, both to be registered on its client in the tenant."
+        ),
+    )
+    sample_app_client_id: str | None = Field(
+        default=None,
+        description="client_id of the sample app's regular_web client in the tenant.",
+    )
+    sample_app_client_secret: SecretStr | None = Field(
+        default=None,
+        description="client_secret of that client, sent with client_secret_basic.",
+    )
+    sample_app_audience: str | None = Field(
+        default=None,
+        description=(
+            "API identifier the sample app asks an access token for (its `audience`); when "
+            "unset, the access token is only for the tenant's `/userinfo`."
+        ),
+    )
     access_token_lifetime: int = Field(
         default=86400,
         description="Default lifetime in seconds of access tokens for APIs that set none.",

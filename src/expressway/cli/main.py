@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from expressway import __version__
-from expressway.cli import demo, tenant, workforce
+from expressway.cli import demo, sample_app, tenant, workforce
 
 app = typer.Typer(
     name="expressway",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(workforce.app, name="workforce")
+app.add_typer(sample_app.app, name="sample-app")
 app.command("demo")(demo.demo)
 
 

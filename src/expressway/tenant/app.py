@@ -19,6 +19,7 @@ from expressway.tenant.authn import (
 )
 from expressway.tenant.authn import endpoints as authn_endpoints
 from expressway.tenant.errors import TenantError
+from expressway.tenant.express_configuration.api import router as express_configuration_router
 from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.management.routes import management_router
 from expressway.tenant.runtime import TenantRuntime
@@ -54,4 +55,5 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.include_router(revocation.router)
     app.include_router(logout.router)
     app.include_router(management_router, prefix="/api/v2")
+    app.include_router(express_configuration_router)
     return app

@@ -14,6 +14,7 @@ from expressway.web.security import install_security_headers
 from expressway.workforce.admin_api import errors as api_errors
 from expressway.workforce.admin_api.routes import admin_router
 from expressway.workforce.errors import WorkforceError
+from expressway.workforce.express_configure.api import callback_router as express_configure_router
 from expressway.workforce.oidc.routes import oidc_router
 from expressway.workforce.runtime import WorkforceRuntime
 
@@ -40,5 +41,6 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
     app.include_router(oidc_router)
+    app.include_router(express_configure_router)
     app.include_router(admin_router, prefix="/orgs/{org}/api/v1")
     return app

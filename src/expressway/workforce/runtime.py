@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +13,7 @@ from expressway.clock import Clock, SystemClock
 from expressway.config import Settings
 from expressway.sealing import Sealer
 from expressway.storage.engine import make_engine, make_session_factory
+from expressway.workforce.express_configure.tenant_client import default_http_client
 from expressway.workforce.signing import OrgSigningKeys
 
 
@@ -24,6 +27,9 @@ class WorkforceRuntime:
     key_sealer: Sealer
     secret_sealer: Sealer
     clock: Clock = field(default_factory=SystemClock)
+    #: Makes the HTTP client the Express Configure client talks to tenants with; tests give
+    #: one over ``httpx.MockTransport`` or ``httpx.ASGITransport``.
+    tenant_http: Callable[[], httpx.Client] = default_http_client
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> WorkforceRuntime:

@@ -47,6 +47,7 @@ _TEMPLATE_VARIABLE = re.compile(r"\{([^{}]*)\}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}(?::[0-9]{{1,5}})?$")
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+_OIN_KEY_NAME = re.compile(r"oin:([A-Za-z0-9_-]{1,64})")
 
 
 @dataclass
@@ -311,7 +312,27 @@ def add_credential(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(f"kid: the client already has a credential with kid {kid}") from exc
+    _link_oin_submission(session, client, spec.name)
     return row
+
+
+def _link_oin_submission(session: Session, client: ClientRow, credential_name: str | None) -> None:
+    """Record which OIN Wizard submission the OIN client's key comes from.
+
+    ``oin_submission_id`` is read-only on the SaaS app: it is set here, when a key named
+    ``oin:{submission_id}`` (the name the wizard's key carries) is uploaded to the OIN client,
+    on every SaaS app whose ``express_configuration`` names that client.
+    """
+    if client.app_type != OIN_APP_TYPE or credential_name is None:
+        return
+    match = _OIN_KEY_NAME.fullmatch(credential_name)
+    if match is None:
+        return
+    for application in session.scalars(select(ClientRow).order_by(ClientRow.client_id)):
+        config = application.express_configuration
+        if config and config.get("okta_oin_client_id") == client.client_id:
+            application.express_configuration = {**config, "oin_submission_id": match[1]}
+    session.flush()
 
 
 def update_credential(

@@ -1,8 +1,10 @@
 """The Express Configuration prerequisites the tenant can check, as SPEC §4.1 cause codes.
 
 An Express Configure action that fails names every cause visible where it failed, not only the
-first, so that an admin fixes everything in one go. Universal Login calls :func:`visible_causes`
-when an Express Configuration login fails; the Express Configuration API can call it too.
+first, so that an admin fixes everything in one go. The codes and their texts are the shared
+catalogue's (:mod:`expressway.oauth.express_configuration`), re-exported here. Universal Login
+calls :func:`visible_causes` when an Express Configuration login fails; the Express Configuration
+API calls :func:`api_causes`.
 """
 
 from __future__ import annotations
@@ -12,90 +14,70 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from expressway.oauth.express_configuration import (
+    APP_NOT_CONFIGURED,
+    APPLICATION_CONNECTIONS_ENABLED,
+    CAUSES,
+    CONSENT_DENIED,
+    EXPRESS_CONFIGURATION_API_MISSING,
+    EXPRESS_CONFIGURE_AUDIENCE,
+    HOME_REALM_DISCOVERY_DISABLED,
+    NOT_ORGANIZATION_MEMBER,
+    ORGANIZATION_PROMPT_DISABLED,
+    ROLE_NOT_ASSIGNED,
+    ROLE_PERMISSIONS_MISSING,
+    SCIM_PERMISSION,
+    SSO_NOT_CONFIGURED,
+    SSO_PERMISSION,
+    ordered,
+)
 from expressway.tenant.rows import (
     ClientRow,
     OrganizationMemberRoleRow,
+    OrganizationMemberRow,
     ResourceServerRow,
     RolePermissionRow,
     UserRoleRow,
 )
 from expressway.tenant.services import tenant_settings
 
-EXPRESS_CONFIGURE_AUDIENCE = "urn:auth0:express-configure"
-SSO_PERMISSION = "express_configure:sso"
-SCIM_PERMISSION = "express_configure:scim"
+__all__ = [
+    "APPLICATION_CONNECTIONS_ENABLED",
+    "APP_NOT_CONFIGURED",
+    "CAUSES",
+    "CONSENT_DENIED",
+    "EXPRESS_CONFIGURATION_API_MISSING",
+    "EXPRESS_CONFIGURE_AUDIENCE",
+    "EXPRESS_CONFIGURE_PERMISSIONS",
+    "HOME_REALM_DISCOVERY_DISABLED",
+    "NOT_ORGANIZATION_MEMBER",
+    "OIN_APP_TYPE",
+    "ORGANIZATION_PROMPT_DISABLED",
+    "ROLE_NOT_ASSIGNED",
+    "ROLE_PERMISSIONS_MISSING",
+    "SCIM_PERMISSION",
+    "SSO_NOT_CONFIGURED",
+    "SSO_PERMISSION",
+    "api_causes",
+    "api_missing",
+    "describe",
+    "holds_permissions",
+    "is_express_configuration_login",
+    "is_oin_client",
+    "ordered",
+    "organization_prompt_disabled",
+    "role_permissions_missing",
+    "saas_application",
+    "saas_applications",
+    "visible_causes",
+]
+
 EXPRESS_CONFIGURE_PERMISSIONS = (SSO_PERMISSION, SCIM_PERMISSION)
 OIN_APP_TYPE = "express_configuration"
 
-ROLE_PERMISSIONS_MISSING = "role_permissions_missing"
-ROLE_NOT_ASSIGNED = "role_not_assigned"
-HOME_REALM_DISCOVERY_DISABLED = "home_realm_discovery_disabled"
-NOT_ORGANIZATION_MEMBER = "not_organization_member"
-PUBLIC_KEY_MISSING = "public_key_missing"
-PUBLIC_KEY_MISMATCH = "public_key_mismatch"
-EXPRESS_CONFIGURATION_INCOMPLETE = "express_configuration_incomplete"
-EXPRESS_CONFIGURATION_API_MISSING = "express_configuration_api_missing"
-APP_NOT_CONFIGURED = "app_not_configured"
-ORGANIZATION_PROMPT_DISABLED = "organization_prompt_disabled"
-APPLICATION_CONNECTIONS_ENABLED = "application_connections_enabled"
-CONSENT_DENIED = "consent_denied"
-SSO_NOT_CONFIGURED = "sso_not_configured"
-TENANT_UNREACHABLE = "tenant_unreachable"
-
-#: The order of SPEC §4.1's table, in which causes are listed.
-CAUSE_ORDER = (
-    ROLE_PERMISSIONS_MISSING,
-    ROLE_NOT_ASSIGNED,
-    HOME_REALM_DISCOVERY_DISABLED,
-    NOT_ORGANIZATION_MEMBER,
-    PUBLIC_KEY_MISSING,
-    PUBLIC_KEY_MISMATCH,
-    EXPRESS_CONFIGURATION_INCOMPLETE,
-    EXPRESS_CONFIGURATION_API_MISSING,
-    APP_NOT_CONFIGURED,
-    ORGANIZATION_PROMPT_DISABLED,
-    APPLICATION_CONNECTIONS_ENABLED,
-    CONSENT_DENIED,
-    SSO_NOT_CONFIGURED,
-    TENANT_UNREACHABLE,
-)
-
-#: What is missing, one sentence per cause the tenant detects.
-SUMMARIES = {
-    ROLE_PERMISSIONS_MISSING: (
-        f"No role holds both {SSO_PERMISSION} and {SCIM_PERMISSION} on "
-        f"{EXPRESS_CONFIGURE_AUDIENCE}."
-    ),
-    ROLE_NOT_ASSIGNED: (
-        "The user holds no role with the Express Configuration permission this action needs, "
-        "neither directly nor as a member role in the organization."
-    ),
-    HOME_REALM_DISCOVERY_DISABLED: "Home Realm Discovery is not enabled on the SaaS application.",
-    NOT_ORGANIZATION_MEMBER: "The user is not a member of the organization.",
-    EXPRESS_CONFIGURATION_API_MISSING: (
-        f"The tenant has no API with the identifier {EXPRESS_CONFIGURE_AUDIENCE}."
-    ),
-    APP_NOT_CONFIGURED: ("No application has an express_configuration that names this OIN client."),
-    ORGANIZATION_PROMPT_DISABLED: (
-        "The OIN client does not require an organization with a login prompt "
-        "(organization_usage require, organization_require_behavior pre_login_prompt)."
-    ),
-    APPLICATION_CONNECTIONS_ENABLED: (
-        'The tenant setting "Enable Application Connections" (flags.enable_client_connections) '
-        "is on."
-    ),
-    CONSENT_DENIED: "The user declined the consent page.",
-}
-
-
-def ordered(causes: Iterable[str]) -> list[str]:
-    """Causes once each, in the table's order."""
-    wanted = set(causes)
-    return [cause for cause in CAUSE_ORDER if cause in wanted]
-
 
 def describe(causes: Iterable[str]) -> str:
-    return " ".join(SUMMARIES.get(cause, cause) for cause in ordered(causes))
+    return " ".join(CAUSES[cause].summary for cause in ordered(causes))
 
 
 def is_oin_client(client: ClientRow) -> bool:
@@ -177,6 +159,53 @@ def saas_applications(session: Session, oin_client_id: str) -> list[ClientRow]:
         for client in session.scalars(select(ClientRow).order_by(ClientRow.client_id))
         if (client.express_configuration or {}).get("okta_oin_client_id") == oin_client_id
     ]
+
+
+def saas_application(session: Session, client_id: str) -> ClientRow | None:
+    """The SaaS application an OIN client configures; ``None`` when ``client_id`` is not an OIN
+    client or no application names it. Should several name it, the first by id is the one."""
+    client = session.get(ClientRow, client_id)
+    if client is None or not is_oin_client(client):
+        return None
+    applications = saas_applications(session, client_id)
+    return applications[0] if applications else None
+
+
+def _is_member(session: Session, organization_id: str, user_id: str) -> bool:
+    return session.get(OrganizationMemberRow, (organization_id, user_id)) is not None
+
+
+def api_causes(
+    session: Session,
+    *,
+    client_id: str,
+    user_id: str,
+    organization_id: str,
+    permissions: Collection[str],
+    needed: str,
+) -> list[str]:
+    """Every prerequisite of an Express Configuration API call that is missing, for an admin
+    whose access token (issued to ``client_id``) carries ``permissions`` and needs ``needed``."""
+    causes: list[str] = []
+    if needed not in permissions:
+        if role_permissions_missing(session):
+            causes.append(ROLE_PERMISSIONS_MISSING)
+        # A token without the permission whose holder now holds it was minted before the role
+        # was assigned: the remedy (assign, then sign in again) is the same, so the cause too.
+        if not causes or not holds_permissions(
+            session, user_id=user_id, organization_id=organization_id, permissions=[needed]
+        ):
+            causes.append(ROLE_NOT_ASSIGNED)
+    if not _is_member(session, organization_id, user_id):
+        causes.append(NOT_ORGANIZATION_MEMBER)
+    application = saas_application(session, client_id)
+    if application is None:
+        causes.append(APP_NOT_CONFIGURED)
+    elif not application.home_realm_discovery:
+        causes.append(HOME_REALM_DISCOVERY_DISABLED)
+    if tenant_settings.read(session)["flags"].get("enable_client_connections"):
+        causes.append(APPLICATION_CONNECTIONS_ENABLED)
+    return ordered(causes)
 
 
 def visible_causes(

@@ -321,7 +321,9 @@ def create_test_instance(
 ) -> OinAppOut:
     submission = _submission(ctx, submission_id)
     label = body.label if body is not None else None
-    app, secret = service.add_instance(ctx.session, ctx.org.id, ctx.now, submission, label)
+    app, secret = service.add_instance(
+        ctx.session, ctx.org.id, ctx.now, submission, label, ctx.runtime.secret_sealer
+    )
     _log_instance(ctx, app, submission)
     return OinAppOut.of_instance(app, submission, ctx, secret)
 
@@ -343,6 +345,8 @@ def add_catalog_instance(
 ) -> OinAppOut:
     submission = service.find_in_catalog(ctx.session, catalog_id)
     label = body.label if body is not None else None
-    app, secret = service.add_instance(ctx.session, ctx.org.id, ctx.now, submission, label)
+    app, secret = service.add_instance(
+        ctx.session, ctx.org.id, ctx.now, submission, label, ctx.runtime.secret_sealer
+    )
     _log_instance(ctx, app, submission)
     return OinAppOut.of_instance(app, submission, ctx, secret)

@@ -8,6 +8,7 @@ field by field in the admin API modules, never by dumping a row, so a new column
 from expressway.workforce.rows.api_tokens import ApiTokenRow
 from expressway.workforce.rows.apps import AppGroupRow, AppRow, AppUserRow
 from expressway.workforce.rows.base import WorkforceBase
+from expressway.workforce.rows.express_configure import ExpressConfigureFlowRow
 from expressway.workforce.rows.groups import GroupMemberRow, GroupRow
 from expressway.workforce.rows.logs import LogEventRow
 from expressway.workforce.rows.oidc import (
@@ -28,6 +29,7 @@ __all__ = [
     "AppUserRow",
     "AuthorizationCodeRow",
     "AuthorizationTransactionRow",
+    "ExpressConfigureFlowRow",
     "GroupMemberRow",
     "GroupRow",
     "LogEventRow",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from expressway.workforce.rows.base import WorkforceBase, org_fk
@@ -31,6 +31,9 @@ class AppRow(WorkforceBase):
     client_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     #: SHA-256 of the client secret, which is shown once, in the answer that made it.
     client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The client secret of an OIN instance, sealed: Express Configure SSO hands it to the
+    #: tenant, whose connection signs in with it, so unlike other secrets it must be readable.
+    client_secret_sealed: Mapped[str | None] = mapped_column(Text)
     token_endpoint_auth_method: Mapped[str | None] = mapped_column(String(32))
     pkce_required: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The OIN submission this instance was added from, for catalog apps.

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from expressway import hashing
+from expressway.sealing import Sealer
 from expressway.workforce import ids
 from expressway.workforce.errors import DeleteAppForbidden, InvalidInput, NotFound
 from expressway.workforce.rows import AppGroupRow, AppRow, AppUserRow
@@ -261,12 +262,24 @@ def create(
 
 
 def create_oin_instance(
-    session: Session, org_id: str, now: datetime, spec: AppSpec, oin_submission_id: str
+    session: Session,
+    org_id: str,
+    now: datetime,
+    spec: AppSpec,
+    oin_submission_id: str,
+    secret_sealer: Sealer,
 ) -> tuple[AppRow, str | None]:
-    """A new, active instance of an OIN catalog app: ``spec.name`` is its catalog key."""
+    """A new, active instance of an OIN catalog app: ``spec.name`` is its catalog key. Its
+    secret is also kept sealed, for Express Configure SSO to hand to the tenant."""
     if spec.sign_on_mode != OPENID_CONNECT:
         raise InvalidInput.field("signOnMode", f"An OIN app signs on with {OPENID_CONNECT}")
-    return _insert(session, org_id, now, spec, activate=True, oin_submission_id=oin_submission_id)
+    row, secret = _insert(
+        session, org_id, now, spec, activate=True, oin_submission_id=oin_submission_id
+    )
+    if secret is not None:
+        row.client_secret_sealed = secret_sealer.seal(secret.encode())
+        session.flush()
+    return row, secret
 
 
 def _insert(

@@ -465,7 +465,12 @@ def instance_name(row: OinSubmissionRow) -> str:
 
 
 def add_instance(
-    session: Session, org_id: str, now: datetime, row: OinSubmissionRow, label: str | None
+    session: Session,
+    org_id: str,
+    now: datetime,
+    row: OinSubmissionRow,
+    label: str | None,
+    secret_sealer: Sealer,
 ) -> tuple[AppRow, str | None]:
     """An app instance of the integration in ``org_id``: an OIDC client of the org with its
     own secret (shown once) and the tenant's callback as its redirect URI."""
@@ -489,7 +494,7 @@ def add_instance(
         },
         token_endpoint_auth_method="client_secret_basic",
     )
-    return apps.create_oin_instance(session, org_id, now, spec, row.id)
+    return apps.create_oin_instance(session, org_id, now, spec, row.id, secret_sealer)
 
 
 def express_configure_actions(row: OinSubmissionRow) -> dict[str, Any]:

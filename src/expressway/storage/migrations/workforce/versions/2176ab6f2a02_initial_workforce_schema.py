@@ -1,8 +1,8 @@
 """initial workforce schema
 
-Revision ID: 118a044ee2d3
+Revision ID: 2176ab6f2a02
 Revises: 
-Create Date: 2026-11-28 21:47:02.066611
+Create Date: 2026-11-28 22:03:14.340785
 """
 from collections.abc import Sequence
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import expressway.storage.types  # noqa: F401
 
-revision: str = '118a044ee2d3'
+revision: str = '2176ab6f2a02'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('user_name_template', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('client_id', sa.String(length=100), nullable=True),
     sa.Column('client_secret_hash', sa.String(length=64), nullable=True),
+    sa.Column('client_secret_sealed', sa.Text(), nullable=True),
     sa.Column('token_endpoint_auth_method', sa.String(length=32), nullable=True),
     sa.Column('pkce_required', sa.Boolean(), nullable=False),
     sa.Column('oin_submission_id', sa.String(length=64), nullable=True),
@@ -266,6 +267,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_authorization_transactions_app_id'), ['app_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_authorization_transactions_org_id'), ['org_id'], unique=False)
 
+    op.create_table('express_configure_flows',
+    sa.Column('id', sa.String(length=20), nullable=False),
+    sa.Column('org_id', sa.String(length=20), nullable=False),
+    sa.Column('app_id', sa.String(length=20), nullable=False),
+    sa.Column('actor_id', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('state_hash', sa.String(length=64), nullable=False),
+    sa.Column('code_verifier_sealed', sa.Text(), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('causes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', expressway.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], name=op.f('fk_express_configure_flows_app_id_apps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_express_configure_flows_org_id_orgs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_express_configure_flows')),
+    sa.UniqueConstraint('state_hash', name=op.f('uq_express_configure_flows_state_hash'))
+    )
+    with op.batch_alter_table('express_configure_flows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_express_configure_flows_app_id'), ['app_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_express_configure_flows_org_id'), ['org_id'], unique=False)
+
     op.create_table('group_members',
     sa.Column('group_id', sa.String(length=20), nullable=False),
     sa.Column('user_id', sa.String(length=20), nullable=False),
@@ -338,6 +363,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_group_members_user_id'))
 
     op.drop_table('group_members')
+    with op.batch_alter_table('express_configure_flows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_express_configure_flows_org_id'))
+        batch_op.drop_index(batch_op.f('ix_express_configure_flows_app_id'))
+
+    op.drop_table('express_configure_flows')
     with op.batch_alter_table('authorization_transactions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_authorization_transactions_org_id'))
         batch_op.drop_index(batch_op.f('ix_authorization_transactions_app_id'))
