@@ -280,3 +280,18 @@ def test_a_refused_assertion_is_logged_with_its_cause(tenant: Tenant) -> None:
         event = session.scalars(select(LogEventRow).where(LogEventRow.type == "feccft")).one()
     assert event.client_id == oin.client_id
     assert event.details["error_cause"] == "public_key_missing"
+
+
+def test_a_kid_that_names_no_registered_key_is_a_hint_and_the_active_keys_are_tried(
+    tenant: Tenant,
+) -> None:
+    """The OIN wizard names its key its own way; the key uploaded to the tenant carries the kid
+    it was uploaded with. The signature decides, not the kid."""
+    oin = _add_oin_client(tenant)
+    renamed = jose.private_key_from_pem(jose.private_key_to_pem(oin.key), "the-wizards-own-kid")
+    accepted = _exchange(tenant, _assertion(tenant, oin, key=renamed))
+    assert accepted.status_code == 200, accepted.text
+    stranger = jose.generate_signing_key("the-wizards-own-kid")
+    refused = _exchange(tenant, _assertion(tenant, oin, key=stranger))
+    assert refused.status_code == 401
+    assert refused.json()["error_cause"] == "public_key_mismatch"

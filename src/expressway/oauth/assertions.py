@@ -55,6 +55,30 @@ def unverified_client_id(assertion: str) -> str | None:
     return sub if isinstance(sub, str) else None
 
 
+def _verify_with_any(
+    assertion: str, kid: object, keys: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The claims, if the assertion verifies with one of ``keys``; else None.
+
+    The ``kid`` is a hint, not an identity: the key registered at the tenant carries the kid it
+    was uploaded with (by default its thumbprint), while the signer names its key as it likes
+    (the OIN wizard's own kid). When the hint names no registered key, each active key is tried.
+    """
+    if any(key.get("kid") == kid for key in keys):
+        candidates = [keys]
+    else:
+        candidates = [[{**key, "kid": kid} if isinstance(kid, str) else key] for key in keys]
+    for candidate in candidates:
+        try:
+            _, claims = jose.verify_jwt(
+                assertion, jose.key_set(candidate), algorithms=ASSERTION_ALGORITHMS
+            )
+        except jose.JoseFailure:
+            continue
+        return claims
+    return None
+
+
 def check_client_assertion(
     assertion: str,
     *,
@@ -81,13 +105,12 @@ def check_client_assertion(
             "the client has no active public key for private_key_jwt",
             cause=CAUSE_PUBLIC_KEY_MISSING,
         )
-    try:
-        _, claims = jose.verify_jwt(assertion, jose.key_set(keys), algorithms=ASSERTION_ALGORITHMS)
-    except jose.JoseFailure as exc:
+    claims = _verify_with_any(assertion, header.get("kid"), keys)
+    if claims is None:
         raise InvalidClient(
             "client_assertion does not verify with any of the client's active public keys",
             cause=CAUSE_PUBLIC_KEY_MISMATCH,
-        ) from exc
+        )
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise InvalidClient("client_assertion iss and sub must both be the client_id")
     try:
