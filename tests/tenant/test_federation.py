@@ -718,3 +718,53 @@ def test_a_callback_in_a_browser_that_did_not_start_the_login_signs_no_one_in(
     assert "expressway_tenant_session" not in response.cookies
     assert "location" not in response.headers
     assert upstream.token_requests == []
+
+
+def _require_organizations(tenant: Tenant, setup: Setup, enrolling: int) -> list[str]:
+    """The app requires an organization (credentials first); ``enrolling`` organizations enrol
+    members through the connection on login."""
+    api = tenant.api()
+    patched = api.patch(
+        f"/clients/{setup.client_id}",
+        json={
+            "organization_usage": "require",
+            "organization_require_behavior": "post_login_prompt",
+        },
+    )
+    assert patched.status_code == 200, patched.text
+    organization_ids = []
+    for index in range(enrolling):
+        organization = api.post("/organizations", json={"name": f"customer-{index}"}).json()
+        enabled = api.post(
+            f"/organizations/{organization['id']}/enabled_connections",
+            json={"connection_id": setup.connection_id, "assign_membership_on_login": True},
+        )
+        assert enabled.status_code == 201, enabled.text
+        organization_ids.append(organization["id"])
+    return organization_ids
+
+
+def test_an_organization_that_enrols_through_the_connection_takes_in_a_user_without_one(
+    tenant: Tenant, upstream: FakeUpstream
+) -> None:
+    """Auto-membership: an app requiring an organization, a user who came through a connection
+    (Home Realm Discovery, say) that one organization enrols members from: they join it."""
+    setup = make_connection(tenant)
+    [organization_id] = _require_organizations(tenant, setup, enrolling=1)
+    params = answer(sign_in(tenant, upstream, setup))
+    assert params.get("code"), params
+    members = tenant.api().get(f"/organizations/{organization_id}/members").json()
+    assert [member["user_id"] for member in members] == [f"okta|{CONNECTION}|{SUB}"]
+
+
+def test_with_two_organizations_enrolling_through_the_connection_nobody_is_enrolled(
+    tenant: Tenant, upstream: FakeUpstream
+) -> None:
+    """Which organization is not the tenant's to guess: the login fails as not a member."""
+    setup = make_connection(tenant)
+    organization_ids = _require_organizations(tenant, setup, enrolling=2)
+    params = answer(sign_in(tenant, upstream, setup))
+    assert params["error"] == "access_denied"
+    assert "not_organization_member" in params.get("error_cause", "")
+    for organization_id in organization_ids:
+        assert tenant.api().get(f"/organizations/{organization_id}/members").json() == []

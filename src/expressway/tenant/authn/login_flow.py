@@ -478,6 +478,8 @@ def continue_login(login: Login) -> Response:
     if txn.organization_id is None and login.client.organization_usage == "require":
         memberships = list(login.session.scalars(users.organizations_of(user.user_id)))
         if not memberships:
+            memberships = enrol_through_connection(login, user)
+        if not memberships:
             return fail(
                 login,
                 AccessDenied(
@@ -499,6 +501,36 @@ def continue_login(login: Login) -> Response:
             return fail(login, ConsentRequired("the user has not consented to these scopes"))
         return page_redirect("/u/consent", txn)
     return redirect_with_code(login, user)
+
+
+def enrol_through_connection(login: Login, user: UserRow) -> list[OrganizationRow]:
+    """Auto-membership outside an organization login: a user who signed in through an enterprise
+    connection (found by Home Realm Discovery, say) that exactly one organization enrols members
+    from (``assign_membership_on_login``) becomes a member of it, and the login continues there.
+
+    With several such organizations the choice is not the tenant's to make: nobody is enrolled
+    and the login fails as it would have (the user may still pass ``organization``)."""
+    connection = find_connection(login.session, login.txn.connection or user.connection)
+    if connection is None or connection.strategy not in ENTERPRISE_STRATEGIES:
+        return []
+    enrolling = list(
+        login.session.scalars(
+            select(OrganizationRow)
+            .join(
+                OrganizationConnectionRow,
+                OrganizationConnectionRow.organization_id == OrganizationRow.id,
+            )
+            .where(
+                OrganizationConnectionRow.connection_id == connection.id,
+                OrganizationConnectionRow.assign_membership_on_login.is_(True),
+            )
+            .limit(2)
+        )
+    )
+    if len(enrolling) != 1:
+        return []
+    organizations.add_members(login.session, login.now, enrolling[0], [user.user_id])
+    return enrolling
 
 
 def check_membership(login: Login, user: UserRow) -> Response | None:
