@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from expressway import __version__
-from expressway.cli import demo, sample_app, tenant, workforce
+from expressway.cli import demo, doctor, sample_app, tenant, workforce
 
 app = typer.Typer(
     name="expressway",
@@ -18,6 +18,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(workforce.app, name="workforce")
 app.add_typer(sample_app.app, name="sample-app")
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 @app.command()

@@ -159,3 +159,75 @@ def initialise_tenant(runtime: TenantRuntime) -> InitResult:
         _ensure_database_connection(session, runtime, result)
         session.commit()
     return result
+
+
+OPERATOR_CLIENT_DESCRIPTION = "Machine client of an operator tool; its secret is rotated on use"
+
+
+def rotate_operator_client(runtime: TenantRuntime, name: str) -> tuple[str, str]:
+    """A machine client named ``name`` with every Management API scope, made if missing, with a
+    new secret (the previous one stops working). For tools that run next to the tenant and keep
+    no secret between runs, such as ``expressway demo``; answers its id and the new secret."""
+    audience = runtime.settings.management_audience
+    now = runtime.clock.now()
+    secret = ids.client_secret()
+    with runtime.sessions() as session:
+        client = session.scalars(
+            select(ClientRow).where(ClientRow.name == name, ClientRow.is_system.is_(True))
+        ).first()
+        if client is None:
+            client = ClientRow(
+                client_id=ids.client_id(),
+                name=name,
+                description=OPERATOR_CLIENT_DESCRIPTION,
+                app_type="non_interactive",
+                is_first_party=True,
+                callbacks=[],
+                allowed_logout_urls=[],
+                web_origins=[],
+                allowed_origins=[],
+                grant_types=["client_credentials"],
+                token_endpoint_auth_method="client_secret_post",
+                client_secret_hash=hashing.hash_token(secret),
+                jwt_configuration={"alg": "RS256", "lifetime_in_seconds": 3600},
+                client_metadata={},
+                home_realm_discovery=False,
+                is_system=True,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(client)
+            session.flush()
+            session.add(
+                ClientGrantRow(
+                    id=ids.prefixed_id("cgr"),
+                    client_id=client.client_id,
+                    audience=audience,
+                    scope=list(MANAGEMENT_SCOPE_NAMES),
+                    created_at=now,
+                )
+            )
+        else:
+            client.client_secret_hash = hashing.hash_token(secret)
+            client.updated_at = now
+            # The tenant's public URL, and with it the Management API's audience, may have
+            # changed since the client was made.
+            granted = session.scalars(
+                select(ClientGrantRow).where(
+                    ClientGrantRow.client_id == client.client_id,
+                    ClientGrantRow.audience == audience,
+                )
+            ).first()
+            if granted is None:
+                session.add(
+                    ClientGrantRow(
+                        id=ids.prefixed_id("cgr"),
+                        client_id=client.client_id,
+                        audience=audience,
+                        scope=list(MANAGEMENT_SCOPE_NAMES),
+                        created_at=now,
+                    )
+                )
+        client_id = client.client_id
+        session.commit()
+    return client_id, secret

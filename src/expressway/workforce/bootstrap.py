@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from expressway.storage import migrate
 from expressway.workforce import system_log
-from expressway.workforce.rows import UserRow
+from expressway.workforce.rows import ApiTokenRow, UserRow
 from expressway.workforce.runtime import WorkforceRuntime
 from expressway.workforce.services import api_tokens, orgs, users
 
@@ -100,3 +100,39 @@ def initialise_org(
         result.admin_login = admin.login
         session.commit()
     return result
+
+
+def rotate_operator_token(runtime: WorkforceRuntime, org_name: str, name: str) -> str:
+    """A new ``SSWS`` token named ``name`` for the org's super admin (made by
+    :func:`initialise_org`), replacing the previous token of that name. For tools that run next
+    to the workforce IdP and keep no secret between runs, such as ``expressway demo``."""
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        org = orgs.find_by_name(session, org_name)
+        if org is None:
+            raise LookupError(f"no org named {org_name}; run `expressway workforce init` first")
+        admin = session.scalars(
+            select(UserRow).where(
+                UserRow.org_id == org.id, UserRow.login_key == default_admin_email(org_name)
+            )
+        ).first()
+        if admin is None:
+            raise LookupError(f"the org {org_name} has no super admin made by init")
+        for previous in session.scalars(
+            select(ApiTokenRow).where(ApiTokenRow.org_id == org.id, ApiTokenRow.name == name)
+        ):
+            api_tokens.revoke(session, previous)
+        row, token = api_tokens.issue(session, admin, name, now)
+        system_log.record(
+            session,
+            org.id,
+            now,
+            system_log.Event(
+                "system.api_token.create",
+                "Create API token",
+                system_log.SYSTEM,
+                [system_log.Party.of_token(row)],
+            ),
+        )
+        session.commit()
+    return token
