@@ -134,6 +134,21 @@ def test_broken_json_is_refused_not_crashed_on(tenant: Tenant) -> None:
     assert response.status_code == 400
 
 
+def test_a_json_null_parameter_is_taken_as_not_sent(tenant: Tenant) -> None:
+    """Auth0's SDKs send ``"organization": null`` with a client-credentials request."""
+    response = tenant.http.post("/oauth/token", json={**_form(tenant), "organization": None})
+    assert response.status_code == 200, response.text
+    jwks = tenant.http.get("/.well-known/jwks.json").json()["keys"]
+    _, claims = jose.verify_jwt(response.json()["access_token"], jose.key_set(jwks))
+    assert "org_id" not in claims
+
+
+def test_a_json_parameter_of_another_type_is_refused(tenant: Tenant) -> None:
+    response = tenant.http.post("/oauth/token", json={**_form(tenant), "organization": 7})
+    assert response.status_code == 400
+    assert "organization" in response.json()["error_description"]
+
+
 def test_discovery_names_the_issuer_and_its_endpoints(tenant: Tenant) -> None:
     """OpenID Connect Discovery 1.0 §3: issuer equals the URL the document was fetched under."""
     document = tenant.http.get("/.well-known/openid-configuration").json()

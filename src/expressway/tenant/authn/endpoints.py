@@ -127,6 +127,10 @@ async def read_parameters(request: Request) -> dict[str, str]:
         raise InvalidRequest("the request must be application/x-www-form-urlencoded")
     params: dict[str, str] = {}
     for key, value in pairs:
+        if value is None and content_type == "application/json":
+            # A JSON null is a parameter not sent: Auth0's SDKs send "organization": null
+            # with every client-credentials request, and Auth0 takes it so.
+            continue
         if not isinstance(value, str):
             raise InvalidRequest(f"parameter {key} must be a string")
         if key in params:
