@@ -76,6 +76,32 @@ class Settings(BaseSettings):
         description="Default lifetime in seconds of access tokens for APIs that set none.",
     )
 
+    workforce_provisioning_worker: bool = Field(
+        default=True,
+        description=(
+            "Run the workforce IdP's provisioning worker (SCIM pushes and Universal Logout "
+            "deliveries) inside its process. Turn it off where another process runs the jobs, "
+            "or in tests that run them one by one."
+        ),
+    )
+    workforce_provisioning_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description=(
+            "Attempts a provisioning job gets before it is FAILED; a network error, a 5xx or a "
+            "429 from the app is retried with exponential backoff and full jitter until then."
+        ),
+    )
+    workforce_provisioning_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "How often the provisioning worker looks for due jobs when no commit woke it "
+            "(jobs made by this process wake it at once)."
+        ),
+    )
+
     def resolved_tenant_database_url(self) -> str:
         """The tenant database URL, defaulting to a SQLite file in the data directory."""
         if self.tenant_database_url:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError
@@ -16,6 +20,7 @@ from expressway.workforce.admin_api.routes import admin_router
 from expressway.workforce.errors import WorkforceError
 from expressway.workforce.express_configure.api import callback_router as express_configure_router
 from expressway.workforce.oidc.routes import oidc_router
+from expressway.workforce.provisioning.worker import ProvisioningWorker
 from expressway.workforce.runtime import WorkforceRuntime
 
 
@@ -26,7 +31,23 @@ def _refuse_nul(part: str) -> Response:
 
 
 def create_app(runtime: WorkforceRuntime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """The provisioning worker runs while the app serves, unless turned off."""
+        worker = (
+            ProvisioningWorker(runtime) if runtime.settings.workforce_provisioning_worker else None
+        )
+        app.state.provisioning_worker = worker
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await to_thread.run_sync(worker.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Expressway workforce IdP",
         version=__version__,
         description="The enterprise IdP (Okta-compatible): each org's admin API and OIDC provider.",

@@ -19,23 +19,37 @@ from expressway.workforce.rows.oidc import (
 )
 from expressway.workforce.rows.oin import OinSubmissionRow
 from expressway.workforce.rows.orgs import OrgRow, OrgSigningKeyRow
+from expressway.workforce.rows.provisioning import (
+    AppProvisioningRow,
+    GroupPushMappingRow,
+    ImportedUserRow,
+    ProvisionedUserRow,
+    ProvisioningImportRow,
+    ProvisioningJobRow,
+)
 from expressway.workforce.rows.users import AdminRoleRow, UserRow
 
 __all__ = [
     "AdminRoleRow",
     "ApiTokenRow",
     "AppGroupRow",
+    "AppProvisioningRow",
     "AppRow",
     "AppUserRow",
     "AuthorizationCodeRow",
     "AuthorizationTransactionRow",
     "ExpressConfigureFlowRow",
     "GroupMemberRow",
+    "GroupPushMappingRow",
     "GroupRow",
+    "ImportedUserRow",
     "LogEventRow",
     "OinSubmissionRow",
     "OrgRow",
     "OrgSigningKeyRow",
+    "ProvisionedUserRow",
+    "ProvisioningImportRow",
+    "ProvisioningJobRow",
     "RefreshTokenRow",
     "UserRow",
     "UserSessionRow",

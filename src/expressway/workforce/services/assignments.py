@@ -3,8 +3,8 @@
 An app user exists while the user is assigned directly or is a member of a group assigned to the
 app. Every change that can alter that (a group assigned or unassigned, a member added or removed,
 a direct assignment removed, a group deleted) ends in :func:`reconcile` for the pairs it touched,
-which adds and removes group-derived app users and says what it did, so the caller can log it
-(and, later, provision it).
+which adds and removes group-derived app users and says what it did, so the caller can log it;
+the provisioning jobs for what changed are written in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from expressway.workforce.errors import InvalidInput, NotFound
+from expressway.workforce.provisioning import outbox
 from expressway.workforce.rows import (
     AppGroupRow,
     AppRow,
@@ -88,6 +89,7 @@ def assign_user(
         )
         session.add(row)
         session.flush()
+        outbox.users_assigned(session, [(app.id, user.id)], now)
         return row, True
     row.direct = True
     update_user(row, user, now, user_name=user_name, profile=profile)
@@ -234,6 +236,8 @@ def reconcile(session: Session, pairs: Iterable[tuple[str, str]], now: datetime)
             )
             changes.added.append((app_id, user_id))
     session.flush()
+    outbox.users_assigned(session, changes.added, now)
+    outbox.users_unassigned(session, changes.removed, now)
     return changes
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from expressway.workforce import ids
 from expressway.workforce.errors import InvalidInput, NotFound
+from expressway.workforce.provisioning import outbox
 from expressway.workforce.rows import GroupMemberRow, GroupRow, UserRow
 from expressway.workforce.services import assignments, queries
 from expressway.workforce.services.assignments import Changes
@@ -90,6 +91,8 @@ def replace(
     """Okta's PUT: the profile is replaced, so a description left out is removed."""
     checked = _check_profile(name, description)
     _check_name_free(session, group.org_id, checked, group.id)
+    if checked != group.name:
+        outbox.group_renamed(session, group.id, now)
     group.name = checked
     group.name_key = checked.lower()
     group.description = description
@@ -126,7 +129,9 @@ def add_member(
     session.add(GroupMemberRow(group_id=group.id, user_id=user.id, created_at=now))
     group.membership_updated_at = now
     session.flush()
-    return True, assignments.membership_changed(session, group.id, [user.id], now)
+    changes = assignments.membership_changed(session, group.id, [user.id], now)
+    outbox.group_members_changed(session, group.id, [user.id], "add", now)
+    return True, changes
 
 
 def remove_member(
@@ -139,7 +144,9 @@ def remove_member(
     session.delete(member)
     group.membership_updated_at = now
     session.flush()
-    return True, assignments.membership_changed(session, group.id, [user.id], now)
+    changes = assignments.membership_changed(session, group.id, [user.id], now)
+    outbox.group_members_changed(session, group.id, [user.id], "remove", now)
+    return True, changes
 
 
 def list_statement(

@@ -26,6 +26,7 @@ from expressway.workforce.errors import (
     NotAllowedInStatus,
     NotFound,
 )
+from expressway.workforce.provisioning import outbox
 from expressway.workforce.rows import AdminRoleRow, UserRow
 from expressway.workforce.services import profiles, queries
 from expressway.workforce.services.queries import Attribute, Kind
@@ -193,7 +194,10 @@ def update(
         merged = dict(profile) if replace else {**profile_of(user), **profile}
         checked = profiles.check(merged)
         _check_login_free(session, user.org_id, checked.login, user.id)
+        before = profile_of(user)
         _apply_profile(user, checked)
+        if profile_of(user) != before:
+            outbox.user_profile_changed(session, user.id, now)
     if password is not None:
         _set_password(user, password, now)
     user.updated_at = now
@@ -210,6 +214,7 @@ def activate(user: UserRow, now: datetime) -> None:
             "users can be activated (reactivate a PROVISIONED one)"
         )
     _set_status(user, ACTIVE if user.password_hash else PROVISIONED, now)
+    outbox.user_lifecycle_changed(user, now, active=True)
 
 
 def reactivate(user: UserRow, now: datetime) -> None:
@@ -225,12 +230,14 @@ def deactivate(user: UserRow, now: datetime) -> None:
     if user.status == DEPROVISIONED:
         raise InvalidInput("Deactivation failed: the user is already deactivated")
     _set_status(user, DEPROVISIONED, now)
+    outbox.user_lifecycle_changed(user, now, active=False)
 
 
 def suspend(user: UserRow, now: datetime) -> None:
     if user.status != ACTIVE:
         raise InvalidInput(f"Cannot suspend a user that is not active (the user is {user.status})")
     _set_status(user, SUSPENDED, now)
+    outbox.user_lifecycle_changed(user, now, active=False)
 
 
 def unsuspend(user: UserRow, now: datetime) -> None:
@@ -239,6 +246,7 @@ def unsuspend(user: UserRow, now: datetime) -> None:
             f"Cannot unsuspend a user that is not suspended (the user is {user.status})"
         )
     _set_status(user, ACTIVE, now)
+    outbox.user_lifecycle_changed(user, now, active=True)
 
 
 def remove(session: Session, user: UserRow) -> None:

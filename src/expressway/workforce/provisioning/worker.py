@@ -1,0 +1,133 @@
+"""Running provisioning jobs: :func:`run_due_jobs` runs what is due, one job at a time, and
+:class:`ProvisioningWorker` calls it from a thread of the workforce process.
+
+Each job takes three short transactions: the claim (committed before the app is called, so a
+second worker sees the job taken), the handler's reads, and the settlement (only if the claim
+still holds). No transaction is open while the app is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from expressway.storage.engine import unit_of_work
+from expressway.workforce.provisioning import backoff, handlers, jobs
+from expressway.workforce.runtime import WorkforceRuntime
+
+logger = logging.getLogger("expressway.workforce.provisioning")
+
+#: Jobs one call runs at most, so a flood of work still lets the worker notice it must stop.
+BATCH = 500
+#: The ``session.info`` flag :func:`jobs.enqueue` sets.
+QUEUED_FLAG = "provisioning_queued"
+
+
+def run_due_jobs(
+    runtime: WorkforceRuntime, now: datetime | None = None, *, limit: int = BATCH
+) -> int:
+    """Run every job due at ``now`` (the runtime's clock when ``None``), each at most once, in
+    order; answer how many ran. Tests call it to run jobs deterministically."""
+    seen: set[str] = set()
+    ran = 0
+    while ran < limit:
+        at = now if now is not None else runtime.clock.now()
+        with unit_of_work(runtime.sessions) as session:
+            claim = jobs.claim(session, at, seen)
+        if claim is None:
+            break
+        seen.add(claim.id)
+        result = handlers.run(runtime, claim, at)
+        settled_at = now if now is not None else runtime.clock.now()
+        with unit_of_work(runtime.sessions) as session:
+            job = jobs.held(session, claim)
+            if job is None:
+                logger.warning(
+                    "provisioning job %s was taken over; its result is dropped", claim.id
+                )
+            else:
+                if isinstance(result.outcome, jobs.Done) and result.record is not None:
+                    result.record(session, settled_at)
+                jobs.settle(
+                    session,
+                    job,
+                    result.outcome,
+                    settled_at,
+                    max_attempts=runtime.settings.workforce_provisioning_max_attempts,
+                    backoff=backoff.full_jitter(job.attempts),
+                )
+                if job.state == jobs.FAILED:
+                    handlers.on_failed(session, job, settled_at)
+        ran += 1
+    return ran
+
+
+class ProvisioningWorker:
+    """A thread that runs due jobs every ``poll`` seconds, and at once after a commit of this
+    process queued one."""
+
+    def __init__(self, runtime: WorkforceRuntime) -> None:
+        self._runtime = runtime
+        self._poll = runtime.settings.workforce_provisioning_poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._passes = 0
+        self._running = False
+        self._passed = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._loop, name="expressway-provisioning", daemon=True
+        )
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(QUEUED_FLAG, False):
+            self._wake.set()
+
+    def _after_rollback(self, session: Session, _transaction: Any) -> None:
+        # Rolled back, the jobs were never written.
+        session.info.pop(QUEUED_FLAG, None)
+
+    def start(self) -> None:
+        event.listen(self._runtime.sessions, "after_commit", self._after_commit)
+        event.listen(self._runtime.sessions, "after_soft_rollback", self._after_rollback)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        event.remove(self._runtime.sessions, "after_commit", self._after_commit)
+        event.remove(self._runtime.sessions, "after_soft_rollback", self._after_rollback)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def wait_for_fresh_pass(self, timeout: float) -> bool:
+        """Wake the worker and wait until a pass that began after this call has ended; answer
+        whether one did within ``timeout`` seconds."""
+        with self._passed:
+            # A pass under way may have looked for jobs before the caller's commit; the one
+            # after it cannot have.
+            target = self._passes + (2 if self._running else 1)
+            self._wake.set()
+            return self._passed.wait_for(lambda: self._passes >= target, timeout)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._passed:
+                self._running = True
+                self._wake.clear()
+            try:
+                run_due_jobs(self._runtime)
+            except Exception:
+                # The database is away: try again at the next poll, as the jobs are durable.
+                logger.exception("the provisioning worker's pass failed")
+            with self._passed:
+                self._passes += 1
+                self._running = False
+                self._passed.notify_all()
+            self._wake.wait(self._poll)
