@@ -86,6 +86,8 @@ def tenant(tenant_database: str, tmp_path: Path) -> Iterator[Tenant]:
         tenant_database_url=tenant_database,
         secret_key=SecretStr("test-secret-key-for-the-tenant"),
         tenant_public_url="http://localhost:8401",
+        # Tests deliver Logout Tokens themselves, with deliver_due, when they want them.
+        tenant_backchannel_logout_worker=False,
     )
     runtime = TenantRuntime.from_settings(settings)
     if _is_migrated(runtime.engine):

@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     sample_app_public_url: str = Field(
         default="http://localhost:8400",
         description=(
-            "Public base URL of the sample app; its callback is `{url}/callback` and its "
-            "logout return URL `{url}/`, both to be registered on its client in the tenant."
+            "Public base URL of the sample app; its callback is `{url}/callback`, its "
+            "logout return URL `{url}/` and its back-channel logout URL "
+            "`{url}/backchannel-logout`, all to be registered on its client in the tenant."
         ),
     )
     sample_app_client_id: str | None = Field(
@@ -69,6 +70,14 @@ class Settings(BaseSettings):
         description=(
             "API identifier the sample app asks an access token for (its `audience`); when "
             "unset, the access token is only for the tenant's `/userinfo`."
+        ),
+    )
+    tenant_backchannel_logout_worker: bool = Field(
+        default=True,
+        description=(
+            "Whether the tenant process delivers OIDC Back-Channel Logout tokens in the "
+            "background; turn it off in all but some replicas, or where something else calls "
+            "`deliver_due`."
         ),
     )
     access_token_lifetime: int = Field(

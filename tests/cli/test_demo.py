@@ -93,19 +93,46 @@ def _check_the_story_happened(data_dir: Path, run: int) -> None:
         "ORDER BY sort_key",
     )
     assert [event for event, _ in flows] == [
-        "app.express_configure.fail",
-        "app.express_configure.succeed",
+        "app.express_configure.fail",  # SSO, in the support case
+        "app.express_configure.succeed",  # SSO, after doctor --fix
+        "app.express_configure.succeed",  # SCIM
     ] * run
     assert "not_organization_member" in flows[0][1]
     sso = _rows(
         workforce, "SELECT COUNT(*) FROM log_events WHERE event_type = 'user.authentication.sso'"
     )
     assert sso == [(run,)]
+    # SCIM: the two assigned employees were created at the tenant once, by the first run.
+    pushed = _rows(
+        workforce,
+        "SELECT COUNT(*) FROM log_events WHERE event_type = 'application.provision.user.push' "
+        "AND outcome_result = 'SUCCESS'",
+    )
+    assert pushed == [(2,)]
+    scim_writes = _rows(tenant, "SELECT COUNT(*) FROM log_events WHERE type = 'sscim'")
+    assert scim_writes[0][0] >= 2
+    members = _rows(
+        tenant,
+        "SELECT COUNT(*) FROM organization_members m JOIN users u ON u.user_id = m.user_id "
+        "WHERE u.user_id LIKE 'okta|%'",
+    )
+    assert members == [(2,)]
+    # Universal Logout: the IdP cleared the sessions, the tenant received it, and the sample
+    # app was told over the back channel.
+    assert _rows(
+        workforce, "SELECT COUNT(*) FROM log_events WHERE event_type = 'user.session.clear'"
+    ) == [(run,)]
+    assert _rows(tenant, "SELECT COUNT(*) FROM log_events WHERE type = 'slo'") == [(run,)]
+    assert _rows(
+        tenant,
+        "SELECT COUNT(*) FROM log_events WHERE type = 'oidc_backchannel_logout_succeeded'",
+    ) == [(run,)]
 
 
 def test_the_demo_tells_the_story_and_a_second_run_tells_it_again(tmp_path: Path) -> None:
-    """SPEC §6: the click refused with its causes, doctor and its fix, the retry's success, an
-    employee's SSO; a second run on the same data directory reseeds the support case."""
+    """SPEC §6: the click refused with its causes, doctor and its fix, the retry's success, SCIM
+    provisioning of the assigned employees, an employee's SSO, Universal Logout; a second run on
+    the same data directory reseeds the support case and tells it again."""
     ports = [free_port() for _ in range(3)]
     for run in (1, 2):
         finished = _run_demo(tmp_path, ports)

@@ -24,7 +24,8 @@ CLI = [sys.executable, "-m", "expressway.cli"]
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], probe: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: a loaded 2-core machine can take a while to start a Python server.
+    deadline = time.monotonic() + 90
     while True:
         try:
             if httpx.get(probe).status_code == 200:

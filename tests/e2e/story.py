@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from tests.e2e.servers import TenantProcess
 from tests.interop.conftest import LiveTenant
 from tests.interop.workforce_server import LiveWorkforce
 from tests.tenant.browser import forms_of
@@ -212,6 +214,16 @@ def prepare_tenant(
             "organization_usage": "require",
             "organization_require_behavior": "post_login_prompt",
             "home_realm_discovery": not broken,
+            **(
+                {
+                    "oidc_logout": {
+                        "backchannel_logout_urls": [f"{base}/backchannel-logout"],
+                        "backchannel_logout_initiators": {"mode": "all"},
+                    }
+                }
+                if app_url
+                else {}
+            ),
             "express_configuration": {
                 "initiate_login_uri_template": (
                     f"{base}/login?organization={{organization_id}}&connection={{connection_name}}"
@@ -358,3 +370,42 @@ def express_configure(
         flow = started.json()
         admin.walk(flow["authorizeUrl"], stop_at=callback, before_last=before_callback)
         return http.get(f"{api_base}/flows/{flow['flowId']}", headers=headers)
+
+
+@dataclass
+class Story:
+    tenant: TenantProcess
+    workforce: LiveWorkforce
+    vendor: dict[str, Any]
+    app_id: str
+    api: Callable[..., Any]
+
+    @property
+    def organization(self) -> dict[str, Any]:
+        organization: dict[str, Any] = self.vendor["organization"]
+        return organization
+
+    @property
+    def admin_id(self) -> str:
+        admin_id: str = self.vendor["admin"]["user_id"]
+        return admin_id
+
+    @property
+    def role_id(self) -> str:
+        role_id: str = self.vendor["role"]["id"]
+        return role_id
+
+    def click(
+        self,
+        action: str = "sso",
+        *,
+        admin: Person | None = None,
+        before_callback: Callable[[], None] | None = None,
+    ) -> httpx.Response:
+        """The customer's admin clicks Express Configure in a fresh browser."""
+        with httpx.Client(timeout=30, follow_redirects=False) as browser:
+            person = admin or Person(browser, self.vendor["email"], self.organization["name"])
+            person.http = browser
+            return express_configure(
+                self.workforce, self.app_id, person, action, before_callback=before_callback
+            )

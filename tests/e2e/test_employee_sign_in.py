@@ -5,6 +5,7 @@ assigned to the instance sign in to the sample app through the new connection").
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -211,3 +212,38 @@ def test_each_step_is_in_the_logs_of_both_sides(
     admin_id = configured.vendor["admin"]["user_id"]
     types = {log["type"] for log in logs if log.get("user_id") == admin_id}
     assert {"s", "seacft", "sapi"} <= types, types
+
+
+def test_universal_logout_from_the_idp_signs_the_employee_out_of_the_sample_app(
+    configured: Configured, live_workforce: LiveWorkforce
+) -> None:
+    """The customer's admin clears an employee's sessions in the IdP: the workforce sends the
+    tenant a signed global-token-revocation request, the tenant ends the employee's session
+    and tells the sample app over the back channel, and the sample app's page asks to sign in."""
+    with httpx.Client(timeout=30) as http:
+        employee = add_employee(
+            live_workforce,
+            http,
+            configured.app_id,
+            f"linus-{secrets.token_hex(3)}@{configured.domain}",
+            "Linus Leaver",
+        )
+    email = employee["profile"]["email"]
+    with httpx.Client(timeout=30, follow_redirects=False) as browser:
+        person = Person(browser, email)
+        person.walk(
+            f"{configured.app_url}/login?login_hint={email}",
+            stop_at=f"{configured.app_url}/callback",
+        )
+        assert email in browser.get(f"{configured.app_url}/").text
+        with httpx.Client(timeout=30) as http:
+            workforce_api(live_workforce, http)(
+                "DELETE", f"/users/{employee['id']}/sessions?oauthTokens=true"
+            )
+        deadline = time.monotonic() + 60
+        while email in browser.get(f"{configured.app_url}/").text:
+            assert time.monotonic() < deadline, "the sample app kept the employee's session"
+            time.sleep(0.25)
+    logs = configured.api("GET", "/logs?per_page=100&sort=date:-1")
+    types = {log["type"] for log in logs}
+    assert {"slo", "oidc_backchannel_logout_succeeded"} <= types

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from expressway.oauth.express_configuration import CAUSES, ERROR_CODE, ERROR_SUMMARY
-from tests.e2e.servers import TenantProcess, own_tenant
+from tests.e2e.servers import own_tenant
 from tests.e2e.story import (
     EC_API,
     Person,
+    Story,
     add_employee,
-    express_configure,
     prepare_tenant,
     prepare_workforce,
     tenant_api,
@@ -33,45 +32,6 @@ from tests.e2e.story import (
 from tests.interop.workforce_server import LiveWorkforce
 
 PERMISSIONS = ("express_configure:sso", "express_configure:scim")
-
-
-@dataclass
-class Story:
-    tenant: TenantProcess
-    workforce: LiveWorkforce
-    vendor: dict[str, Any]
-    app_id: str
-    api: Callable[..., Any]
-
-    @property
-    def organization(self) -> dict[str, Any]:
-        organization: dict[str, Any] = self.vendor["organization"]
-        return organization
-
-    @property
-    def admin_id(self) -> str:
-        admin_id: str = self.vendor["admin"]["user_id"]
-        return admin_id
-
-    @property
-    def role_id(self) -> str:
-        role_id: str = self.vendor["role"]["id"]
-        return role_id
-
-    def click(
-        self,
-        action: str = "sso",
-        *,
-        admin: Person | None = None,
-        before_callback: Callable[[], None] | None = None,
-    ) -> httpx.Response:
-        """The customer's admin clicks Express Configure in a fresh browser."""
-        with httpx.Client(timeout=30, follow_redirects=False) as browser:
-            person = admin or Person(browser, self.vendor["email"], self.organization["name"])
-            person.http = browser
-            return express_configure(
-                self.workforce, self.app_id, person, action, before_callback=before_callback
-            )
 
 
 @pytest.fixture(scope="module")
@@ -328,22 +288,77 @@ def test_tenant_unreachable_then_the_retry_succeeds(story: Story) -> None:
     assert_succeeds(story)
 
 
-def test_sso_not_configured_then_scim_after_sso(
-    tmp_path: Path, live_workforce: LiveWorkforce, story: Story
+def _okta_connection_id(story: Story, organization_id: str) -> str:
+    links = story.api("GET", f"/organizations/{organization_id}/enabled_connections")
+    [okta] = [link for link in links if link["connection"]["strategy"] == "okta"]
+    connection_id: str = okta["connection_id"]
+    return connection_id
+
+
+def test_sso_not_configured_then_scim_after_sso_with_a_token_for_that_connection_only(
+    live_workforce: LiveWorkforce, story: Story
 ) -> None:
     """SCIM asked for in an organization with no connection yet: sso_not_configured. After
-    Express Configure SSO there, Express Configure SCIM succeeds."""
+    Express Configure SSO there, Express Configure SCIM succeeds; the token it handed the
+    workforce works (provisioning an assigned employee goes through), and a token of another
+    connection is refused at this connection's base URL."""
     with httpx.Client(timeout=30) as http:
         vendor = prepare_tenant(story.tenant.live, live_workforce, http, broken=False)
         app_id, _ = prepare_workforce(live_workforce, http, vendor)
-        add_employee(
-            live_workforce,
-            http,
-            app_id,
-            f"someone-{secrets.token_hex(3)}@{vendor['organization']['metadata']['domains']}",
-            "Some One",
+        domain = vendor["organization"]["metadata"]["domains"]
+        employee = add_employee(
+            live_workforce, http, app_id, f"someone-{secrets.token_hex(3)}@{domain}", "Some One"
         )
-    other = Story(story.tenant, live_workforce, vendor, app_id, story.api)
-    assert_names_exactly(other.click("scim"), "sso_not_configured")
-    assert_succeeds(other, "sso")
-    assert_succeeds(other, "scim")
+        other = Story(story.tenant, live_workforce, vendor, app_id, story.api)
+        assert_names_exactly(other.click("scim"), "sso_not_configured")
+        assert_succeeds(other, "sso")
+        scim = other.click("scim")
+        assert scim.status_code == 200, scim.text
+        base_url = scim.json()["result"]["scim_base_url"]
+        connection_id = _okta_connection_id(other, vendor["organization"]["id"])
+        assert base_url == f"{story.tenant.url}/scim/v2/connections/{connection_id}"
+
+        enabled = {"status": "ENABLED"}
+        workforce_api(live_workforce, http)(
+            "PUT",
+            f"/apps/{app_id}/features/USER_PROVISIONING",
+            {"create": {"lifecycleCreate": enabled}, "update": {"profile": enabled}},
+        )
+        members: list[dict[str, Any]] = []
+        for _ in range(100):
+            members = story.api("GET", f"/organizations/{vendor['organization']['id']}/members")
+            if any(member.get("email") == employee["profile"]["email"] for member in members):
+                break
+            time.sleep(0.1)
+        provisioned = [m for m in members if m.get("email") == employee["profile"]["email"]]
+        assert provisioned, "the workforce pushed the employee with the token it was given"
+        assert (
+            provisioned[0]["user_id"]
+            == f"okta|{_connection_name(story, connection_id)}|" + (employee["id"])
+        )
+
+        another = story.api(
+            "POST",
+            "/connections",
+            {
+                "name": f"another-{secrets.token_hex(3)}",
+                "strategy": "okta",
+                "options": {
+                    "domain": "idp.example",
+                    "client_id": "another",
+                    "client_secret": "another-secret",
+                },
+            },
+        )
+        story.api("POST", f"/connections/{another['id']}/scim-configuration", {})
+        minted = story.api("POST", f"/connections/{another['id']}/scim-configuration/tokens", {})
+        refused = http.get(
+            f"{base_url}/Users", headers={"Authorization": f"Bearer {minted['token']}"}
+        )
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"].startswith("application/scim+json")
+
+
+def _connection_name(story: Story, connection_id: str) -> str:
+    name: str = story.api("GET", f"/connections/{connection_id}")["name"]
+    return name

@@ -98,7 +98,7 @@ def tenant_server(env: dict[str, str], port: int, public_url: str, log_path: Pat
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90
             while True:
                 try:
                     if httpx.get(f"{own_url}/.well-known/jwks.json").status_code == 200:

@@ -67,7 +67,7 @@ def live_workforce(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWor
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"{url}/orgs/acme/oauth2/v1/keys").status_code == 200:

@@ -134,16 +134,16 @@ class FakeTenant:
             **self.id_token_overrides,
         }
         id_token = jose.sign_jwt(id_claims, self.id_token_key or self.signing_key)
-        return httpx.Response(
-            200,
-            json={
-                "access_token": access_token,
-                "id_token": id_token,
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "scope": "openid profile email",
-            },
-        )
+        body = {
+            "access_token": access_token,
+            "id_token": id_token,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "openid profile email",
+        }
+        if "offline_access" in asked.get("scope", "").split():
+            body["refresh_token"] = f"refresh-{form['code']}"
+        return httpx.Response(200, json=body)
 
 
 def settings(tmp_path: Any, **overrides: Any) -> Settings:

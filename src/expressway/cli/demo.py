@@ -122,8 +122,14 @@ def demo(
         with console.status("Retrying after the fix…"):
             step = story.click("Express Configure SSO, again")
         _print_step(step)
+        with console.status("The IT admin clicks Express Configure SCIM…"):
+            _print_step(story.click("Express Configure SCIM", "scim"))
+        with console.status("Provisioning the assigned employees…"):
+            _print_step(story.provision())
         with console.status("An employee signs in…"):
             _print_step(story.employee_signs_in())
+        with console.status("Universal Logout…"):
+            _print_step(story.universal_logout())
     except demo_story.DemoError as error:
         failed = True
         console.print(f"[red]The story stopped:[/red] {error}")

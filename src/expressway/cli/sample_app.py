@@ -35,7 +35,8 @@ def serve(
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(
-        f"Sample app at {url}; register {url}/callback as a callback and {url}/ as an allowed "
-        "logout URL of its client in the tenant."
+        f"Sample app at {url}; register {url}/callback as a callback, {url}/ as an allowed "
+        f"logout URL and {url}/backchannel-logout as the back-channel logout URL "
+        "(oidc_logout.backchannel_logout_urls) of its client in the tenant."
     )
     uvicorn.run(application, host=host, port=port, log_level="info")

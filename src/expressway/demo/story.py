@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -103,6 +104,8 @@ class Cast:
     submission: dict[str, Any] = field(default_factory=dict)
     instance_id: str = ""
     employees: list[dict[str, Any]] = field(default_factory=list)
+    #: The employee who signed in to the sample app, at their browser.
+    signed_in: Person | None = None
 
 
 class Story:
@@ -270,6 +273,12 @@ class Story:
             "organization_usage": "require",
             "organization_require_behavior": "post_login_prompt",
             "home_realm_discovery": False,
+            # The tenant tells the sample app when a session it signed in through ends
+            # (logout, Universal Logout, deprovisioning): OIDC Back-Channel Logout.
+            "oidc_logout": {
+                "backchannel_logout_urls": [f"{self.sample_app_url}/backchannel-logout"],
+                "backchannel_logout_initiators": {"mode": "all"},
+            },
             "express_configuration": {
                 "initiate_login_uri_template": (
                     f"{self.sample_app_url}/login?organization={{organization_id}}"
@@ -423,15 +432,17 @@ class Story:
         """The first employee, identifier first: Home Realm Discovery by their e-mail's domain."""
         employee = self.cast.employees[0]
         email = employee["profile"]["email"]
-        with Person(email, self.cast.employee_password) as person:
-            try:
-                person.walk(
-                    f"{self.sample_app_url}/login?login_hint={quote(email)}",
-                    stop_at=f"{self.sample_app_url}/callback",
-                )
-            except BrowserStuck as error:
-                return Step(f"{email} could not sign in to the sample app", [str(error)], ok=False)
-            home = person.http.get(f"{self.sample_app_url}/")
+        person = Person(email, self.cast.employee_password)
+        try:
+            person.walk(
+                f"{self.sample_app_url}/login?login_hint={quote(email)}",
+                stop_at=f"{self.sample_app_url}/callback",
+            )
+        except BrowserStuck as error:
+            person.close()
+            return Step(f"{email} could not sign in to the sample app", [str(error)], ok=False)
+        home = person.http.get(f"{self.sample_app_url}/")
+        self.cast.signed_in = person
         organization_id = self.cast.organization["id"]
         signed_in = email in home.text and organization_id in home.text
         return Step(
@@ -468,3 +479,66 @@ class Story:
             ]
             title = f"expressway doctor: {len(report.failed)} of {len(report.checks)} checks fail"
         return Step(title, lines, ok=report.ok if fix else True), report
+
+    def provision(self) -> Step:
+        """*To App* on: the assigned employees are pushed to the tenant over SCIM; answers
+        once every job has finished, with the organization's members as the tenant sees them."""
+        app_id = self.cast.instance_id
+        enabled = {"status": "ENABLED"}
+        self.workforce(
+            "PUT",
+            f"/apps/{app_id}/features/USER_PROVISIONING",
+            {
+                "create": {"lifecycleCreate": enabled},
+                "update": {"profile": enabled, "lifecycleDeactivate": enabled},
+            },
+        )
+        jobs = self._wait_for_jobs(app_id)
+        members = self.tenant("GET", f"/organizations/{self.cast.organization['id']}/members")
+        emails = sorted(member.get("email", "") for member in members)
+        expected = sorted(e["profile"]["email"] for e in self.cast.employees)
+        lines = [f"{job['eventType']}: {job['state']}" for job in jobs]
+        lines.append("members of the organization at the tenant: " + ", ".join(emails))
+        ok = all(job["state"] == "COMPLETED" for job in jobs) and set(expected) <= set(emails)
+        return Step("Provisioning (To App on): SCIM pushes the assigned employees", lines, ok=ok)
+
+    def _wait_for_jobs(self, app_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            jobs: list[dict[str, Any]] = self.workforce(
+                "GET", f"/apps/{app_id}/provisioning/jobs?limit=200"
+            )
+            pending = [job for job in jobs if job["state"] in ("QUEUED", "IN_PROGRESS")]
+            if (jobs and not pending) or time.monotonic() > deadline:
+                return jobs
+            time.sleep(0.2)
+
+    def universal_logout(self) -> Step:
+        """The customer's admin clears the employee's sessions in the IdP: Universal Logout
+        reaches the tenant, which ends the employee's session there and tells the sample app."""
+        person = self.cast.signed_in
+        employee = self.cast.employees[0]
+        email = employee["profile"]["email"]
+        if person is None:
+            return Step("Universal Logout", ["nobody is signed in to the sample app"], ok=False)
+        self.workforce("DELETE", f"/users/{employee['id']}/sessions?oauthTokens=true")
+        deadline = time.monotonic() + 20
+        signed_out = False
+        while time.monotonic() < deadline and not signed_out:
+            signed_out = email not in person.http.get(f"{self.sample_app_url}/").text
+            if not signed_out:
+                time.sleep(0.2)
+        person.close()
+        self.cast.signed_in = None
+        return Step(
+            f"Universal Logout of {email}",
+            [
+                "the IdP sent a signed global-token-revocation request to the tenant; the tenant "
+                "ended the employee's session and refresh tokens and sent the sample app a "
+                "back-channel Logout Token",
+                "the sample app now asks them to sign in"
+                if signed_out
+                else "the sample app still shows them signed in",
+            ],
+            ok=signed_out,
+        )

@@ -9,6 +9,11 @@ Pages:
   to ``/authorize``. This is the initiate login URI the IdP dashboard opens.
 - ``/callback``: finishes it; every refusal, the tenant's or ours, is a readable page.
 - ``/logout``: ends the local session, then the tenant's (``/v2/logout`` with ``returnTo``).
+- ``POST /backchannel-logout``: OpenID Connect Back-Channel Logout 1.0. The tenant posts a Logout
+  Token when the user's session there ends (they signed out of another app, their IdP's
+  Universal Logout, an admin): once it verifies, every local session of that ``sid`` (or, without
+  one, of that ``sub``) ends. Register ``{public url}/backchannel-logout`` in the client's
+  ``oidc_logout.backchannel_logout_urls``.
 
 It talks to the tenant over HTTP only, like any application would.
 """
@@ -16,15 +21,17 @@ It talks to the tenant over HTTP only, like any application would.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from expressway import __version__
 from expressway.clock import Clock, SystemClock
 from expressway.config import Settings
+from expressway.oauth.backchannel_logout import CLOCK_SKEW as LOGOUT_CLOCK_SKEW
 from expressway.oauth.express_configuration import CAUSES
 from expressway.oauth.relying_party import AuthorizationError, RelyingPartyError
 from expressway.sample_app.oidc import (
@@ -36,10 +43,9 @@ from expressway.sample_app.oidc import (
     TenantUnavailable,
     default_http_client,
     open_login,
-    open_session,
     seal_login,
-    seal_session,
 )
+from expressway.sample_app.sessions import LocalSession, SeenTokens, SessionStore
 from expressway.sealing import Sealer
 from expressway.web.cookies import clear_cookie, set_session_cookie
 from expressway.web.security import install_security_headers
@@ -58,6 +64,9 @@ CALLBACK_PARAMETERS = {
     "error_description": 2048,
     "error_cause": 1024,
 }
+BACKCHANNEL_PATH = "/backchannel-logout"
+#: Largest back-channel logout request read: one form field holding one signed JWT.
+MAX_LOGOUT_REQUEST_BYTES = 16 * 1024
 
 
 class NotConfigured(ValueError):
@@ -108,9 +117,9 @@ def create_app(
     clock = clock or SystemClock()
     tenant = TenantClient(registration, clock, http)
     secret_key = settings.resolved_secret_key()
-    # Two purposes: a login cookie can never be opened as a session, nor the other way round.
     login_sealer = Sealer(secret_key, "sample-app-login")
-    session_sealer = Sealer(secret_key, "sample-app-session")
+    sessions = SessionStore()
+    seen_logout_tokens = SeenTokens()
     public_url = settings.sample_app_public_url.rstrip("/")
     secure = public_url.startswith("https://")
 
@@ -122,6 +131,8 @@ def create_app(
         openapi_url=None,
     )
     install_security_headers(app)
+    # The server-side sessions, reachable from outside the requests (tests, an operator shell).
+    app.state.sessions = sessions
 
     def problem(title: str, message: str, *, status_code: int, **extra: object) -> Response:
         response = pages.render(
@@ -138,12 +149,10 @@ def create_app(
 
     @app.get("/")
     def home(request: Request) -> Response:
-        signed_in = open_session(
-            session_sealer, request.cookies.get(SESSION_COOKIE), clock.timestamp()
-        )
-        if signed_in is None:
+        local = sessions.find(request.cookies.get(SESSION_COOKIE), clock.timestamp())
+        if local is None:
             return pages.render("signed_out.html", title="Sign in")
-        return pages.render("signed_in.html", title="Signed in", user=signed_in)
+        return pages.render("signed_in.html", title="Signed in", user=local.signed_in)
 
     @app.get("/login")
     def login(request: Request) -> Response:
@@ -195,7 +204,7 @@ def create_app(
                 status_code=400,
             )
         try:
-            signed_in = tenant.finish(params, pending)
+            completed = tenant.finish(params, pending)
         except AuthorizationError as error:
             codes = (error.cause or "").split()
             return problem(
@@ -214,23 +223,73 @@ def create_app(
                 f"What the tenant sent back was not accepted: {error}.",
                 status_code=400,
             )
+        now = clock.timestamp()
+        signed_in = completed.signed_in
+        # A session id planted in the browser before sign-in is never the one after it.
+        sessions.end(request.cookies.get(SESSION_COOKIE))
+        cookie = sessions.open(
+            LocalSession(
+                signed_in=signed_in,
+                sid=signed_in.session_id,
+                refresh_token=completed.refresh_token,
+                expires_at=signed_in.expires_at,
+            ),
+            now,
+        )
         response = RedirectResponse("/", status_code=303)
         set_session_cookie(
             response,
             SESSION_COOKIE,
-            seal_session(session_sealer, signed_in),
+            cookie,
             secure=secure,
-            max_age=max(0, signed_in.expires_at - clock.timestamp()),
+            max_age=max(0, signed_in.expires_at - now),
         )
         clear_cookie(response, LOGIN_COOKIE, secure=secure)
         return response
 
     @app.api_route("/logout", methods=["GET", "POST"])
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        sessions.end(request.cookies.get(SESSION_COOKIE))
         query = urlencode({"client_id": registration.client_id, "returnTo": f"{public_url}/"})
         response = RedirectResponse(f"{registration.issuer}v2/logout?{query}", status_code=303)
         clear_cookie(response, SESSION_COOKIE, secure=secure)
         clear_cookie(response, LOGIN_COOKIE, secure=secure)
         return response
+
+    def logout_refused(description: str) -> Response:
+        # §2.8: 400 for a request that cannot be acted on; never cached (§2.8 as well).
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": description},
+            status_code=400,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.post(BACKCHANNEL_PATH)
+    async def backchannel_logout(request: Request) -> Response:
+        """OpenID Connect Back-Channel Logout 1.0 §2.5-2.8: end the sessions the tenant names."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return logout_refused("the request must be application/x-www-form-urlencoded")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_LOGOUT_REQUEST_BYTES:
+                return logout_refused(f"the request is over {MAX_LOGOUT_REQUEST_BYTES} bytes")
+        try:
+            form = parse_qs(body.decode("ascii"), max_num_fields=10, strict_parsing=True)
+        except ValueError:
+            return logout_refused("the request body is not a form")
+        tokens = form.get("logout_token", [])
+        if len(tokens) != 1 or not tokens[0]:
+            return logout_refused("the request must carry one logout_token")
+        try:
+            subject = await run_in_threadpool(tenant.check_logout_token, tokens[0])
+        except RelyingPartyError as error:
+            return logout_refused(str(error))
+        now = clock.timestamp()
+        if not seen_logout_tokens.first_use(subject.jti, subject.exp + LOGOUT_CLOCK_SKEW, now):
+            return logout_refused("the logout token was already used (jti replayed)")
+        sessions.end_matching(sub=subject.sub, sid=subject.sid)
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
     return app

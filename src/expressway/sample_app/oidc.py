@@ -3,11 +3,13 @@
 The rules (what to send, what to accept) are :mod:`expressway.oauth.relying_party`'s; this module
 adds the I/O: the tenant's discovery document and keys (cached, the keys fetched again once when a
 token names a key id the cache does not know), the code exchange with ``client_secret_basic``,
-and the two cookies the app keeps, both sealed with :class:`~expressway.sealing.Sealer` so the
-browser can neither read nor change them:
+the check of the tenant's Logout Tokens (OpenID Connect Back-Channel Logout 1.0, rules in
+:mod:`expressway.oauth.backchannel_logout`), and the two cookies the app keeps:
 
-- ``expressway_sample_login``: the pending login (state, nonce, PKCE verifier), for ten minutes;
-- ``expressway_sample_session``: who signed in, from the verified tokens.
+- ``expressway_sample_login``: the pending login (state, nonce, PKCE verifier), for ten minutes,
+  sealed with :class:`~expressway.sealing.Sealer` so the browser can neither read nor change it;
+- ``expressway_sample_session``: a random id of a server-side session
+  (:mod:`expressway.sample_app.sessions`), which a back-channel logout can end.
 
 The HTTP client comes from a factory, so tests stand in for the tenant with
 ``httpx.MockTransport``.
@@ -18,13 +20,18 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
 
 from expressway import jose
 from expressway.clock import Clock
+from expressway.oauth.backchannel_logout import (
+    LogoutSubject,
+    LogoutTokenError,
+    check_logout_token,
+)
 from expressway.oauth.relying_party import (
     AuthorizationError,
     PendingLogin,
@@ -46,19 +53,23 @@ SESSION_COOKIE = "expressway_sample_session"
 LOGIN_LIFETIME = 600
 #: The longest a local session lasts, however long the ID token would.
 SESSION_LIFETIME = 8 * 3600
-SCOPE = "openid profile email"
+#: ``offline_access`` asks for a refresh token, which the tenant gives if the client may use the
+#: ``refresh_token`` grant; it ends with the login session at the tenant.
+SCOPE = "openid profile email offline_access"
 #: Seconds the discovery document and the key set are trusted before they are fetched again.
 METADATA_TTL = 3600
 #: Largest answer read from the tenant: discovery, keys and tokens are all far smaller.
 MAX_RESPONSE_BYTES = 256 * 1024
 HTTP_TIMEOUT = 10.0
-#: Caps on what the session cookie keeps, so that it stays under the browsers' 4 KB per cookie;
-#: the permissions that do not fit are counted, not kept.
+#: Caps on what a session keeps of the tokens' claims, to show on a page; the permissions past
+#: the cap are counted, not kept.
 MAX_CLAIM_LENGTH = 128
 MAX_SCOPE_LENGTH = 400
 MAX_AUDIENCES = 3
 MAX_PERMISSIONS = 30
-MAX_SESSION_COOKIE = 3800
+MAX_REFRESH_TOKEN_LENGTH = 2048
+#: Longest sealed login cookie accepted.
+MAX_LOGIN_COOKIE = 3800
 
 
 class TenantUnavailable(RelyingPartyError):
@@ -105,6 +116,16 @@ class SignedIn:
     more_permissions: int
     expires_at: int
     access_token_is_jwt: bool = True
+    #: The ID token's ``sid``: the tenant's login session, named again by its Logout Tokens.
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished sign-in: who, and the refresh token (kept on the server only)."""
+
+    signed_in: SignedIn
+    refresh_token: str | None
 
 
 def _text(value: object) -> str | None:
@@ -143,32 +164,8 @@ def open_login(sealer: Sealer, sealed: str | None, now: int) -> PendingLogin | N
         return None
 
 
-def seal_session(sealer: Sealer, signed_in: SignedIn) -> str:
-    """The sealed session, leaving out permissions until it fits :data:`MAX_SESSION_COOKIE`."""
-    while True:
-        sealed = sealer.seal(json.dumps(asdict(signed_in)).encode())
-        if len(sealed) <= MAX_SESSION_COOKIE or not signed_in.permissions:
-            return sealed
-        signed_in = replace(
-            signed_in,
-            permissions=signed_in.permissions[:-1],
-            more_permissions=signed_in.more_permissions + 1,
-        )
-
-
-def open_session(sealer: Sealer, sealed: str | None, now: int) -> SignedIn | None:
-    data = _open(sealer, sealed)
-    if data is None:
-        return None
-    try:
-        signed_in = SignedIn(**data)
-    except TypeError:
-        return None
-    return signed_in if now < signed_in.expires_at else None
-
-
 def _open(sealer: Sealer, sealed: str | None) -> dict[str, Any] | None:
-    if not sealed or len(sealed) > MAX_SESSION_COOKIE + 1024:
+    if not sealed or len(sealed) > MAX_LOGIN_COOKIE:
         return None
     try:
         data = json.loads(sealer.open(sealed))
@@ -352,7 +349,7 @@ class TenantClient:
             )
         return body
 
-    def finish(self, params: Mapping[str, str], login: PendingLogin) -> SignedIn:
+    def finish(self, params: Mapping[str, str], login: PendingLogin) -> Completed:
         """Check the redirect back, redeem the code, and verify what the tenant sent."""
         registration = self.registration
         code = check_authorization_response(params, login, issuer=registration.issuer)
@@ -384,7 +381,8 @@ class TenantClient:
             [p for p in permissions if isinstance(p, str)] if isinstance(permissions, list) else []
         )
         expires = claims["exp"]
-        return SignedIn(
+        refresh_token = tokens.get("refresh_token")
+        signed_in = SignedIn(
             subject=subject,
             name=_text(claims.get("name")),
             email=_text(claims.get("email")),
@@ -400,7 +398,35 @@ class TenantClient:
             more_permissions=max(0, len(listed) - MAX_PERMISSIONS),
             expires_at=min(int(expires), now + SESSION_LIFETIME),
             access_token_is_jwt=access is not None,
+            session_id=_text(claims.get("sid")),
         )
+        usable_refresh_token = (
+            refresh_token
+            if isinstance(refresh_token, str) and 0 < len(refresh_token) <= MAX_REFRESH_TOKEN_LENGTH
+            else None
+        )
+        return Completed(signed_in, usable_refresh_token)
+
+    # --- Back-channel logout ---
+
+    def check_logout_token(self, token: str) -> LogoutSubject:
+        """A Logout Token's subject, once it verifies with the tenant's keys and passes every
+        check of Back-Channel Logout 1.0 §2.6 but the ``jti`` replay check (the caller's).
+
+        Raises :class:`RelyingPartyError` naming what is wrong.
+        """
+        metadata = self.metadata()
+        header, claims = self.verify(metadata, token, "logout token")
+        try:
+            return check_logout_token(
+                header,
+                claims,
+                issuer=self.registration.issuer,
+                client_id=self.registration.client_id,
+                now=self._clock.timestamp(),
+            )
+        except LogoutTokenError as exc:
+            raise RelyingPartyError(f"the logout token is refused: {exc}") from exc
 
     def _access_claims(
         self, metadata: ProviderMetadata, access_token: str, subject: str, now: int

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from expressway import __version__
 from expressway.tenant.authn import (
     authorize,
+    backchannel_logout,
     federation,
     logout,
     revocation,
@@ -23,6 +24,7 @@ from expressway.tenant.express_configuration.api import router as express_config
 from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.management.routes import management_router
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.scim.app import create_scim_app
 from expressway.web.input_guard import InputGuardMiddleware
 from expressway.web.security import install_security_headers
 
@@ -37,6 +39,7 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
         title="Expressway tenant",
         version=__version__,
         description="The SaaS vendor's identity platform: Management API and Authentication API.",
+        lifespan=backchannel_logout.lifespan(runtime),
     )
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, mgmt_errors.handle_validation_error)
@@ -56,4 +59,5 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.include_router(logout.router)
     app.include_router(management_router, prefix="/api/v2")
     app.include_router(express_configuration_router)
+    app.mount("/scim/v2", create_scim_app(runtime))
     return app

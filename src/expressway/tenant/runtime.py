@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +15,14 @@ from expressway.sealing import Sealer
 from expressway.storage.engine import make_engine, make_session_factory
 from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.signing import SigningKeys
+
+#: Seconds a back-channel logout receiver has to answer before the attempt counts as failed.
+BACKCHANNEL_TIMEOUT = 5.0
+
+
+def backchannel_http_client() -> httpx.Client:
+    # No redirects: a Logout Token goes to the registered URL only, never where it points.
+    return httpx.Client(timeout=BACKCHANNEL_TIMEOUT, follow_redirects=False)
 
 
 @dataclass
@@ -28,6 +38,9 @@ class TenantRuntime:
     #: The client of upstream IdPs (``okta``/``oidc`` connections), with its discovery and key
     #: caches; tests replace it with one whose HTTP client serves a fake upstream.
     upstream: UpstreamClient = field(default_factory=UpstreamClient)
+    #: The HTTP client that delivers Logout Tokens; tests replace it with one whose transport
+    #: plays the applications' back-channel logout receivers.
+    backchannel_http: Callable[[], httpx.Client] = backchannel_http_client
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:

@@ -88,7 +88,8 @@ def openid_configuration(request: Request) -> dict[str, Any]:
         "require_request_uri_registration": False,
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

@@ -1,7 +1,8 @@
 """Logout: Auth0's ``/v2/logout`` and OpenID Connect RP-Initiated Logout 1.0 at ``/oidc/logout``.
 
 Both end the browser's login session (the ``LoginSessionRow`` is revoked, the cookie cleared, and
-the refresh tokens issued from that session revoked) and then send the browser back to the
+the refresh tokens issued from that session revoked; the applications the session gave tokens to
+get an OIDC Back-Channel Logout, initiator ``rp-logout``) and then send the browser back to the
 application, but only to a URL the application registered in ``allowed_logout_urls``, compared
 exactly: an open redirect on a trusted domain is a phishing tool. Any refusal is an error page
 naming what is wrong and what to fix, and ends nothing.
@@ -36,6 +37,7 @@ from expressway.tenant.management.context import get_runtime
 from expressway.tenant.rows import ClientRow, LoginSessionRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import refresh_tokens
+from expressway.tenant.services.backchannel_logout import RP_LOGOUT
 from expressway.tenant.services.login_sessions import COOKIE_NAME, revoke_session
 from expressway.web.cookies import clear_cookie
 from expressway.web.templates import Pages
@@ -139,7 +141,7 @@ def _end_browser_session(
     ).first()
     if row is None:
         return None
-    revoke_session(session, now, row.id)
+    revoke_session(session, now, row.id, initiator=RP_LOGOUT)
     refresh_tokens.revoke_session_refresh_tokens(session, now, row.id)
     return row
 

@@ -18,6 +18,8 @@ connection. The checks, in order, each with its answer:
 7. the subject is a user of the connection — else 422.
 
 Then the sessions and refresh tokens go, the event is logged (``slo``), and the answer is 204.
+The applications the sessions gave tokens to get an OIDC Back-Channel Logout (initiator
+``idp-logout``) from the outbox.
 Refusals are logged as ``flo``.
 """
 
@@ -44,6 +46,7 @@ from expressway.tenant.rows import ConnectionRow, UserRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import connections as connection_service
 from expressway.tenant.services import federated_users
+from expressway.tenant.services.backchannel_logout import IDP_LOGOUT
 from expressway.tenant.services.login_sessions import revoke_user_sessions
 from expressway.tenant.services.refresh_tokens import revoke_user_refresh_tokens
 
@@ -256,7 +259,7 @@ def _revoke(runtime: TenantRuntime, connection_name: str, caller: _Caller) -> Re
                     422, "invalid_request", "the subject is not a user of this connection"
                 )
             now = runtime.clock.now()
-            sessions = revoke_user_sessions(session, now, user.user_id)
+            sessions = revoke_user_sessions(session, now, user.user_id, initiator=IDP_LOGOUT)
             refresh_tokens = revoke_user_refresh_tokens(session, now, user.user_id)
             _log(
                 session,

@@ -14,6 +14,7 @@ from expressway.tenant.management.errors import ManagementApiError
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ClientCredentialRow, ClientRow
 from expressway.tenant.services import clients as service
+from expressway.tenant.services.backchannel_logout import OidcLogoutSpec
 
 router = APIRouter(prefix="/clients", tags=["Clients"])
 
@@ -72,6 +73,41 @@ class ExpressConfigurationIn(RequestBody):
             okta_oin_client_id=self.okta_oin_client_id,
             admin_login_domain=self.admin_login_domain,
             linked_clients=[link.client_id for link in self.linked_clients or []],
+        )
+
+
+Initiator = Literal[
+    "rp-logout",
+    "idp-logout",
+    "password-changed",
+    "session-expired",
+    "session-revoked",
+    "account-deleted",
+    "email-identifier-changed",
+    "mfa-phone-unenrolled",
+    "account-deactivated",
+]
+
+
+class BackchannelLogoutInitiatorsIn(RequestBody):
+    mode: Literal["custom", "all"]
+    selected_initiators: Annotated[list[Initiator], Field(max_length=20)] | None = None
+
+
+class OidcLogoutIn(RequestBody):
+    backchannel_logout_urls: UrlList
+    backchannel_logout_initiators: BackchannelLogoutInitiatorsIn | None = None
+
+    def spec(self) -> OidcLogoutSpec:
+        initiators = self.backchannel_logout_initiators
+        return OidcLogoutSpec(
+            backchannel_logout_urls=list(self.backchannel_logout_urls),
+            mode=initiators.mode if initiators else None,
+            selected_initiators=(
+                list(initiators.selected_initiators)
+                if initiators and initiators.selected_initiators is not None
+                else None
+            ),
         )
 
 
@@ -142,6 +178,7 @@ class ClientFields(RequestBody):
     home_realm_discovery: bool | None = None
     jwt_configuration: JwtConfigurationIn | None = None
     express_configuration: ExpressConfigurationIn | None = None
+    oidc_logout: OidcLogoutIn | None = None
 
     # A null clears only the fields that can be empty; for these it is refused, not ignored.
     @field_validator(
@@ -189,6 +226,7 @@ class ClientFields(RequestBody):
             express_configuration=(
                 self.express_configuration.spec() if self.express_configuration else None
             ),
+            oidc_logout=self.oidc_logout.spec() if self.oidc_logout else None,
         )
 
 
@@ -274,6 +312,27 @@ class ExpressConfigurationOut(BaseModel):
         )
 
 
+class BackchannelLogoutInitiatorsOut(BaseModel):
+    mode: str
+    selected_initiators: list[str]
+
+
+class OidcLogoutOut(BaseModel):
+    backchannel_logout_urls: list[str]
+    backchannel_logout_initiators: BackchannelLogoutInitiatorsOut
+
+    @classmethod
+    def of(cls, config: dict[str, Any]) -> OidcLogoutOut:
+        initiators = config.get("backchannel_logout_initiators") or {}
+        return cls(
+            backchannel_logout_urls=[str(url) for url in config.get("backchannel_logout_urls", [])],
+            backchannel_logout_initiators=BackchannelLogoutInitiatorsOut(
+                mode=str(initiators.get("mode", "custom")),
+                selected_initiators=[str(i) for i in initiators.get("selected_initiators", [])],
+            ),
+        )
+
+
 class CredentialIdOut(BaseModel):
     id: str
 
@@ -308,6 +367,7 @@ class ClientOut(BaseModel):
     jwt_configuration: JwtConfigurationOut
     client_metadata: dict[str, str]
     express_configuration: ExpressConfigurationOut | None
+    oidc_logout: OidcLogoutOut | None
     created_at: datetime
     updated_at: datetime
 
@@ -351,6 +411,7 @@ class ClientOut(BaseModel):
                 if row.express_configuration
                 else None
             ),
+            oidc_logout=OidcLogoutOut.of(row.oidc_logout) if row.oidc_logout else None,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

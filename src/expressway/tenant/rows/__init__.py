@@ -12,6 +12,7 @@ from expressway.tenant.rows.authn import (
     RefreshTokenRow,
     UpstreamLoginRow,
 )
+from expressway.tenant.rows.backchannel_logout import BackchannelLogoutRow, LoginSessionClientRow
 from expressway.tenant.rows.base import TenantBase
 from expressway.tenant.rows.clients import ClientCredentialRow, ClientGrantRow, ClientRow
 from expressway.tenant.rows.connections import (
@@ -32,12 +33,14 @@ from expressway.tenant.rows.profiles import ConnectionProfileRow, UserAttributeP
 from expressway.tenant.rows.replay import UsedAssertionRow
 from expressway.tenant.rows.resource_servers import ResourceServerRow
 from expressway.tenant.rows.roles import RolePermissionRow, RoleRow, UserRoleRow
+from expressway.tenant.rows.scim import ScimGroupMemberRow, ScimGroupRow, ScimUserRow
 from expressway.tenant.rows.settings import TenantSettingsRow
 from expressway.tenant.rows.users import UserRow
 
 __all__ = [
     "AuthorizationCodeRow",
     "AuthorizationRequestRow",
+    "BackchannelLogoutRow",
     "ClientCredentialRow",
     "ClientGrantRow",
     "ClientRow",
@@ -46,6 +49,7 @@ __all__ = [
     "ConnectionRow",
     "ConsentRow",
     "LogEventRow",
+    "LoginSessionClientRow",
     "LoginSessionRow",
     "OrganizationConnectionRow",
     "OrganizationMemberRoleRow",
@@ -56,7 +60,10 @@ __all__ = [
     "RolePermissionRow",
     "RoleRow",
     "ScimConfigurationRow",
+    "ScimGroupMemberRow",
+    "ScimGroupRow",
     "ScimTokenRow",
+    "ScimUserRow",
     "SigningKeyRow",
     "TenantBase",
     "TenantSettingsRow",

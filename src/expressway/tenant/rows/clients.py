@@ -32,6 +32,8 @@ class ClientRow(Timestamps, TenantBase):
     initiate_login_uri: Mapped[str | None] = mapped_column(String(2048))
     home_realm_discovery: Mapped[bool] = mapped_column(Boolean, default=False)
     express_configuration: Mapped[dict[str, Any] | None] = mapped_column()
+    #: Auth0's ``oidc_logout``: ``backchannel_logout_urls`` and ``backchannel_logout_initiators``.
+    oidc_logout: Mapped[dict[str, Any] | None] = mapped_column()
     jwt_configuration: Mapped[dict[str, Any]] = mapped_column()
     client_metadata: Mapped[dict[str, Any]] = mapped_column()
     logo_uri: Mapped[str | None] = mapped_column(String(2048))

@@ -16,7 +16,8 @@ class LogEventRow(TenantBase):
 
     log_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     date: Mapped[datetime] = mapped_column(index=True)
-    type: Mapped[str] = mapped_column(String(16), index=True)
+    #: Auth0's type codes, from ``s`` to ``oidc_backchannel_logout_succeeded``.
+    type: Mapped[str] = mapped_column(String(64), index=True)
     description: Mapped[str | None] = mapped_column(String(500))
     client_id: Mapped[str | None] = mapped_column(String(64))
     client_name: Mapped[str | None] = mapped_column(String(255))

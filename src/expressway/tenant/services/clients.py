@@ -30,6 +30,7 @@ from expressway.tenant.rows import (
     ConnectionProfileRow,
     UserAttributeProfileRow,
 )
+from expressway.tenant.services.backchannel_logout import OidcLogoutSpec, checked_oidc_logout
 from expressway.tenant.services.metadata import merge_metadata
 
 OIN_APP_TYPE = "express_configuration"
@@ -82,8 +83,8 @@ class ClientSpec:
 
     ``given`` names the fields the request carried: a given field whose value is ``None`` is being
     cleared (``description``, ``logo_uri``, ``initiate_login_uri``, ``express_configuration``,
-    ``client_authentication_methods``, ``token_endpoint_auth_method``); other ``None`` fields are
-    left as they are.
+    ``oidc_logout``, ``client_authentication_methods``, ``token_endpoint_auth_method``); other
+    ``None`` fields are left as they are.
     """
 
     given: frozenset[str] = frozenset()
@@ -106,6 +107,8 @@ class ClientSpec:
     #: Merged into the client's metadata; a ``None`` value removes its key, ``{}`` removes all.
     client_metadata: dict[str, str | None] | None = None
     express_configuration: ExpressConfigurationSpec | None = None
+    #: OpenID Connect Back-Channel Logout; replaced whole when given, cleared by ``None``.
+    oidc_logout: OidcLogoutSpec | None = None
     #: ``client_authentication_methods.private_key_jwt.credentials`` on update: the ids of
     #: credentials already uploaded, in the order they are to be tried.
     private_key_jwt_credential_ids: list[str] | None = None
@@ -151,6 +154,7 @@ def create(
         organization_require_behavior="pre_login_prompt" if is_oin else "no_prompt",
         home_realm_discovery=False,
         express_configuration=None,
+        oidc_logout=None,
         jwt_configuration=dict(DEFAULT_JWT_CONFIGURATION),
         client_metadata={},
         is_system=False,
@@ -434,6 +438,8 @@ def _apply_settings(session: Session, row: ClientRow, spec: ClientSpec) -> None:
         row.client_metadata = _merge_metadata(row.client_metadata, spec.client_metadata)
     if "express_configuration" in spec.given:
         row.express_configuration = _express_configuration(session, row, spec)
+    if "oidc_logout" in spec.given:
+        row.oidc_logout = checked_oidc_logout(spec.oidc_logout) if spec.oidc_logout else None
 
 
 def _apply_authentication(

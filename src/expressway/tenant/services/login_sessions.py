@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from expressway import hashing, ids
 from expressway.tenant.rows import LoginSessionRow, UserRow
-from expressway.tenant.services import tenant_settings
+from expressway.tenant.services import backchannel_logout, tenant_settings
+from expressway.tenant.services.backchannel_logout import SESSION_REVOKED
 
 COOKIE_NAME = "expressway_tenant_session"
 
@@ -89,24 +90,35 @@ def touch_session(row: LoginSessionRow, now: datetime) -> None:
     row.last_active_at = now
 
 
-def revoke_session(session: Session, now: datetime, session_id: str) -> bool:
-    """End one session; answers whether it was live until now."""
-    result = session.execute(
+def revoke_session(
+    session: Session, now: datetime, session_id: str, *, initiator: str = SESSION_REVOKED
+) -> bool:
+    """End one session; answers whether it was live until now. The applications that received
+    tokens through it and subscribe to ``initiator`` get a Logout Token, written to the outbox in
+    this transaction."""
+    ended = session.execute(
         update(LoginSessionRow)
         .where(LoginSessionRow.id == session_id, LoginSessionRow.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(LoginSessionRow.id, LoginSessionRow.user_id)
         .execution_options(synchronize_session="fetch")
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    ).all()
+    backchannel_logout.enqueue(session, now, [(row.id, row.user_id) for row in ended], initiator)
+    return bool(ended)
 
 
-def revoke_user_sessions(session: Session, now: datetime, user_id: str) -> int:
+def revoke_user_sessions(
+    session: Session, now: datetime, user_id: str, *, initiator: str = SESSION_REVOKED
+) -> int:
     """End every session of a user (blocked, deprovisioned, Universal Logout); answers how many
-    were not yet revoked."""
-    result = session.execute(
+    were not yet revoked. Back-channel logout as for :func:`revoke_session`; a deactivated
+    account is ``initiator="account-deactivated"``, a Universal Logout ``"idp-logout"``."""
+    ended = session.execute(
         update(LoginSessionRow)
         .where(LoginSessionRow.user_id == user_id, LoginSessionRow.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(LoginSessionRow.id, LoginSessionRow.user_id)
         .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    ).all()
+    backchannel_logout.enqueue(session, now, [(row.id, row.user_id) for row in ended], initiator)
+    return len(ended)

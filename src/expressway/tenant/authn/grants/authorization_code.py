@@ -13,7 +13,9 @@ The checks, in order; each failure is ``invalid_grant`` unless it says otherwise
 6. PKCE: with a stored challenge, the verifier matches it (S256); without one, no verifier is
    sent (RFC 9700 §4.8.2, the downgrade attack) and the client is not public, for a public
    client's codes are protected by PKCE alone;
-7. the user still exists and is not blocked, and is still a member of the organization they
+7. the login session the code came from has not ended since (a Logout Token already went to
+   the applications of that session; this one must not get tokens from it afterwards);
+8. the user still exists and is not blocked, and is still a member of the organization they
    signed in to.
 
 Only then is the code marked used, in the transaction that issues the tokens; the row is locked
@@ -46,9 +48,9 @@ from expressway.tenant.authn.tokens import (
     find_api,
     token_response,
 )
-from expressway.tenant.rows import AuthorizationCodeRow, ClientRow
+from expressway.tenant.rows import AuthorizationCodeRow, ClientRow, LoginSessionRow
 from expressway.tenant.runtime import TenantRuntime
-from expressway.tenant.services import refresh_tokens
+from expressway.tenant.services import backchannel_logout, refresh_tokens
 
 GRANT_TYPE = "authorization_code"
 SUCCESS_LOG = "seacft"
@@ -84,6 +86,10 @@ def handle(
     if redirect_uri != row.redirect_uri:
         raise InvalidGrant("redirect_uri differs from the one of the authorization request")
     _check_pkce(client, row, params.get("code_verifier"))
+    if row.session_id is not None:
+        login_session = session.get(LoginSessionRow, row.session_id)
+        if login_session is None or login_session.revoked_at is not None:
+            raise InvalidGrant("the login session of this authorization code has ended")
     user = active_user(session, row.user_id)
     organization = login_organization(session, row.organization_id, user.user_id)
     api = find_api(runtime, session, row.audience)
@@ -114,6 +120,9 @@ def handle(
         )
         row.refresh_family_id = refresh.row.family_id
     row.used_at = now
+    if row.session_id is not None:
+        # The session now owes this client a Logout Token when it ends.
+        backchannel_logout.record_client(session, now, row.session_id, client.client_id)
     body = token_response(runtime, context, access, refresh.token if refresh else None)
     record_exchange(
         runtime,

@@ -1,0 +1,246 @@
+"""The resources Expressway serves over SCIM, how their payloads are read, and how they are
+written back.
+
+The models are scim2-models' ``User`` with the enterprise extension and ``Group``. Payloads are
+read under :data:`POLICY`, which tolerates what real provisioning clients send:
+
+- attributes no schema declares are dropped, not refused (Okta sends an application's custom
+  attributes; RFC 7644 §3.3 lets a service provider ignore what it does not store);
+- a ``remove`` that names its target in ``value`` instead of the path, and an ``add`` or
+  ``replace`` on ``emails[type eq "work"].value`` when the user has no work e-mail yet, do what
+  Microsoft Entra means by them;
+- the enterprise ``manager`` may arrive as a bare id, or without the ``$ref`` RFC 7643 §4.3
+  requires: both as Entra sends them. The reference is then completed from the id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
+
+from pydantic import ValidationError
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    EnterpriseUser,
+    ETag,
+    Filter,
+    Group,
+    Meta,
+    Patch,
+    ResourceType,
+    ResponseParameters,
+    Schema,
+    SCIMException,
+    ScimPolicy,
+    ServiceProviderConfig,
+    Sort,
+    User,
+)
+from scim2_models import Path as ScimPath
+
+from expressway.scim.errors import ScimError, invalid_syntax, invalid_value
+
+#: The User resource: the core schema with the enterprise extension (RFC 7643 §4).
+UserResource = User[EnterpriseUser]
+#: The Group resource (RFC 7643 §4.2).
+GroupResource = Group
+
+ENTERPRISE_URN = str(EnterpriseUser.__schema__)
+USER_URN = str(User.__schema__)
+GROUP_URN = str(Group.__schema__)
+
+#: What Expressway tolerates from a peer (see the module's docstring).
+POLICY = ScimPolicy(
+    unknown=ScimPolicy.Unknown.ignore,
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
+
+#: Most resources one list answer carries (``count`` is capped to it, RFC 7644 §3.4.2.4).
+MAX_RESULTS = 200
+#: Resources per page when a list is asked for without ``count``.
+DEFAULT_COUNT = 100
+
+ResourceT = TypeVar("ResourceT", bound=UserResource | GroupResource)
+
+
+def comparison_key(binding: Any, value: str) -> str:
+    """The form a string is compared and indexed in: NFC, lower-cased unless caseExact."""
+    return POLICY.comparison_key(binding, value)
+
+
+def user_name_key(user_name: str) -> str:
+    """``userName`` as it is compared: case-insensitively (RFC 7643 §4.1.1)."""
+    return comparison_key(ScimPath[UserResource]("userName").resolve(), user_name)
+
+
+def display_name_key(display_name: str) -> str:
+    """A group's ``displayName`` as it is compared: case-insensitively (RFC 7643 §4.2)."""
+    return comparison_key(ScimPath[GroupResource]("displayName").resolve(), display_name)
+
+
+def _manager_with_reference(manager: Any, users_url: str) -> Any:
+    if isinstance(manager, str):
+        manager = {"value": manager}
+    if isinstance(manager, dict) and manager.get("value") and not manager.get("$ref"):
+        return {**manager, "$ref": f"{users_url}/{manager['value']}"}
+    return manager
+
+
+def complete_user_payload(payload: Any, users_url: str) -> Any:
+    """A User payload with the enterprise manager's reference completed (see module docstring)."""
+    if not isinstance(payload, dict):
+        return payload
+    completed = dict(payload)
+    for key, extension in payload.items():
+        if key.lower() == ENTERPRISE_URN.lower() and isinstance(extension, dict):
+            fixed = dict(extension)
+            for name, value in extension.items():
+                if name.lower() == "manager":
+                    fixed[name] = _manager_with_reference(value, users_url)
+            completed[key] = fixed
+        elif key.lower() == f"{ENTERPRISE_URN}:manager".lower():
+            completed[key] = _manager_with_reference(extension, users_url)
+    return completed
+
+
+def complete_manager_value(value: Any, users_url: str) -> Any:
+    """A PATCH value written at the enterprise ``manager`` path, completed as above."""
+    return _manager_with_reference(value, users_url)
+
+
+def read_resource(
+    model: type[ResourceT], payload: Any, context: Context, *, replacing: bool = False
+) -> ResourceT:
+    """A creation or replacement payload validated into ``model``.
+
+    Raises :class:`ScimError` (``invalidSyntax`` for what is not a resource of that schema,
+    ``invalidValue`` for a value that does not fit its attribute).
+    """
+    if not isinstance(payload, dict):
+        raise invalid_syntax("the request body must be a JSON object")
+    if not isinstance(payload.get("schemas"), list) or not any(
+        isinstance(s, str) and s.lower() == str(model.__schema__).lower()
+        for s in payload["schemas"]
+    ):
+        raise invalid_syntax(f"schemas must name {model.__schema__}")
+    try:
+        return cast(ResourceT, model.model_validate(payload, scim_ctx=context, scim_policy=POLICY))
+    except ValidationError as exc:
+        raise ScimError.from_validation_error(exc) from exc
+    except SCIMException as exc:
+        raise ScimError.from_scim_exception(exc) from exc
+    except (TypeError, ValueError) as exc:
+        raise invalid_value(str(exc)) from exc
+
+
+def stored_form(resource: UserResource | GroupResource) -> dict[str, Any]:
+    """What a resource keeps at rest: every returned attribute, without ``id``, ``meta`` and the
+    attributes the server computes; write-only ones (``password``) never reach it."""
+    dumped = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=POLICY)
+    for computed in ("id", "meta", "groups", "members"):
+        dumped.pop(computed, None)
+    return dumped
+
+
+def response_parameters(
+    attributes: str | None, excluded_attributes: str | None
+) -> ResponseParameters[Any] | None:
+    """``attributes``/``excludedAttributes`` (RFC 7644 §3.4.2.5), comma-separated."""
+    if not attributes and not excluded_attributes:
+        return None
+
+    def split(value: str | None) -> list[str] | None:
+        if not value:
+            return None
+        return [part.strip() for part in value.split(",") if part.strip()] or None
+
+    try:
+        return ResponseParameters.model_validate(
+            {
+                "attributes": split(attributes),
+                "excludedAttributes": split(excluded_attributes),
+            }
+        )
+    except ValidationError as exc:
+        raise ScimError.from_validation_error(exc) from exc
+
+
+def is_excluded(parameters: ResponseParameters[Any] | None, attribute: str) -> bool:
+    """Whether a top-level attribute is left out of answers under ``parameters``."""
+    if parameters is None:
+        return False
+    name = attribute.lower()
+    if parameters.excluded_attributes:
+        return any(str(p).lower().split(".")[0] == name for p in parameters.excluded_attributes)
+    if parameters.attributes:
+        return not any(
+            str(p).lower().split(".")[0] in (name, f"{USER_URN}:{name}".lower())
+            for p in parameters.attributes
+        )
+    return False
+
+
+def render(
+    resource: UserResource | GroupResource,
+    context: Context,
+    parameters: ResponseParameters[Any] | None = None,
+) -> dict[str, Any]:
+    return resource.model_dump(scim_ctx=context, response_parameters=parameters, scim_policy=POLICY)
+
+
+def meta(resource_type: str, created: Any, last_modified: Any, location: str, version: int) -> Meta:
+    return Meta(
+        resource_type=resource_type,
+        created=created,
+        last_modified=last_modified,
+        location=location,
+        version=etag(version),
+    )
+
+
+def etag(version: int) -> str:
+    """A weak entity tag for a resource's version (RFC 7644 §3.14)."""
+    return f'W/"{version}"'
+
+
+def service_provider_config(documentation_uri: str | None = None) -> ServiceProviderConfig:
+    """What the server supports (RFC 7643 §5): PATCH, filters, ETags; no bulk, no sorting,
+    no password change; bearer-token authentication."""
+    return ServiceProviderConfig(
+        documentation_uri=documentation_uri,
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        filter=Filter(supported=True, max_results=MAX_RESULTS),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=False),
+        etag=ETag(supported=True),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type="oauthbearertoken",
+                name="OAuth Bearer Token",
+                description="A SCIM token of the connection, sent as a bearer token",
+                primary=True,
+            )
+        ],
+    )
+
+
+def resource_types() -> list[ResourceType]:
+    return [
+        ResourceType.from_resource(UserResource),
+        ResourceType.from_resource(GroupResource),
+    ]
+
+
+def schemas() -> list[Schema]:
+    return [User.to_schema(), EnterpriseUser.to_schema(), Group.to_schema()]
+
+
+def first(values: Iterable[Any]) -> Any:
+    for value in values:
+        return value
+    return None

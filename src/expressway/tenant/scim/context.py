@@ -1,0 +1,185 @@
+"""Per-request dependencies of the SCIM server: the connection's bearer token, its scope, the
+unit of work, the request body, and the answers' media type.
+
+A token authenticates only for the connection in the URL: the lookup is by the token's SHA-256
+digest and the connection together (:func:`connections.authenticate_scim_token`), so no stored
+value is compared with the token itself, and another connection's token, an expired one or one
+whose SCIM configuration was removed finds nothing. Every refusal is the same 401, which says
+nothing about whether the connection exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from expressway.scim.errors import SCIM_MEDIA_TYPE, ScimError, forbidden, invalid_syntax
+from expressway.tenant import logs
+from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow, ScimTokenRow
+from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services import connections
+
+#: Request bodies larger than this are refused unread (a PATCH of a big group stays far below).
+MAX_BODY_BYTES = 1_048_576
+#: No token this long was ever minted; longer ones are refused without hashing.
+MAX_TOKEN_LENGTH = 512
+#: Log type codes of SCIM writes, after Auth0's ``s…``/``f…`` pairs.
+SUCCESS_LOG = "sscim"
+FAILURE_LOG = "fscim"
+
+
+class ScimUnauthorized(ScimError):
+    """A 401 with the RFC 6750 challenge a bearer-token client expects."""
+
+    def __init__(self, detail: str, *, token_given: bool) -> None:
+        super().__init__(401, detail)
+        self.challenge = 'Bearer error="invalid_token"' if token_given else "Bearer"
+
+
+class ScimResponse(JSONResponse):
+    media_type = SCIM_MEDIA_TYPE
+
+
+@dataclass
+class Scim:
+    """What a SCIM handler works with."""
+
+    session: Session
+    runtime: TenantRuntime
+    request: Request
+    connection: ConnectionRow
+    config: ScimConfigurationRow
+    token: ScimTokenRow
+
+    @property
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    @property
+    def base_url(self) -> str:
+        return base_url(self.runtime, self.connection.id)
+
+    def log(
+        self, description: str, *, details: dict[str, Any] | None = None, **fields: Any
+    ) -> None:
+        """Record a successful write as an ``sscim`` event in this request's transaction."""
+        logs.record(
+            self.session,
+            at=self.now,
+            type=SUCCESS_LOG,
+            description=description,
+            connection=self.connection.name,
+            connection_id=self.connection.id,
+            ip=self.request.client.host if self.request.client else None,
+            user_agent=self.request.headers.get("user-agent"),
+            details={
+                "request": {"method": self.request.method, "path": self.request.url.path},
+                "scim_token_id": self.token.token_id,
+                **(details or {}),
+            },
+            **fields,
+        )
+
+
+def base_url(runtime: TenantRuntime, connection_id: str) -> str:
+    return f"{runtime.settings.tenant_issuer}scim/v2/connections/{connection_id}"
+
+
+def get_runtime(request: Request) -> TenantRuntime:
+    runtime: TenantRuntime = request.app.state.runtime
+    return runtime
+
+
+def _bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ScimUnauthorized("a bearer token is required", token_given=False)
+    return token
+
+
+def scim_context(scope: str | None) -> Callable[..., Iterator[Scim]]:
+    """A dependency: a valid token of the URL's connection holding ``scope`` (any valid token
+    when ``None``); yields the request's context, committed when the handler returns."""
+
+    def dependency(request: Request, connection_id: str) -> Iterator[Scim]:
+        runtime = get_runtime(request)
+        token = _bearer_token(request)
+        session = runtime.sessions()
+        try:
+            found = (
+                connections.authenticate_scim_token(
+                    session, runtime.clock.now(), connection_id, token
+                )
+                if len(token) <= MAX_TOKEN_LENGTH
+                else None
+            )
+            config = session.get(ScimConfigurationRow, connection_id) if found else None
+            connection = session.get(ConnectionRow, connection_id) if config else None
+            if found is None or config is None or connection is None:
+                raise ScimUnauthorized("the bearer token is not valid here", token_given=True)
+            if scope is not None and scope not in found.scopes:
+                raise forbidden(f"the token lacks the scope {scope}")
+            request.state.scim_connection_name = connection.name
+            request.state.scim_token_id = found.token_id
+            yield Scim(session, runtime, request, connection, config, found)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    return dependency
+
+
+def uses(scope: str | None = None) -> Any:
+    """``ctx: Scim = uses("get:users")`` in a handler's signature."""
+    return Depends(scim_context(scope), scope="function")
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, whatever its content type says (Okta sends
+    ``application/json``, others ``application/scim+json``)."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise invalid_syntax("the request body is not valid JSON") from exc
+
+
+def record_failure(request: Request, error: ScimError) -> None:
+    """An ``fscim`` event for a refused write, in a transaction of its own (the request's was
+    rolled back)."""
+    runtime = get_runtime(request)
+    connection_id = request.path_params.get("connection_id")
+    session = runtime.sessions()
+    try:
+        logs.record(
+            session,
+            at=runtime.clock.now(),
+            type=FAILURE_LOG,
+            description=f"Failed SCIM {request.method}: {error.detail}"[:500],
+            connection=getattr(request.state, "scim_connection_name", None),
+            connection_id=connection_id[:64] if isinstance(connection_id, str) else None,
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            details={
+                "request": {"method": request.method, "path": request.url.path[:1024]},
+                "status": error.status,
+                "scimType": error.scim_type,
+                "scim_token_id": getattr(request.state, "scim_token_id", None),
+            },
+        )
+        session.commit()
+    finally:
+        session.close()

@@ -1,0 +1,464 @@
+"""SCIM users: the tenant users a connection's IdP provisions (RFC 7644 §3.3 to §3.6).
+
+A SCIM user is a tenant user of that connection. Its ``user_id`` is the one an SSO login through
+the connection gives (``okta|{connection}|{id}``, :func:`federated_users.federated_user_id`),
+where the id is the SCIM attribute the connection's SCIM configuration names
+(``user_id_attribute``, ``externalId`` by default: the Okta user id, which is also the ``sub`` of
+Okta's ID tokens), or ``userName`` when the payload has none. So a user who signed in before being
+provisioned is adopted, not duplicated. The user's profile follows the configuration's mapping;
+the full resource is kept beside it.
+
+``active: false`` blocks the tenant user and ends their sessions and refresh tokens at once;
+``active: true`` unblocks them. A new user joins every organization the connection is enabled on.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from scim2_models import Context, SCIMException, ScimFilter
+from scim2_models import Path as ScimPath
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from expressway.scim import errors as scim_errors
+from expressway.scim import filters
+from expressway.scim.patch import apply_patch
+from expressway.scim.resources import (
+    POLICY,
+    USER_URN,
+    UserResource,
+    meta,
+    stored_form,
+    user_name_key,
+)
+from expressway.tenant.rows import (
+    ConnectionRow,
+    OrganizationConnectionRow,
+    OrganizationRow,
+    ScimConfigurationRow,
+    ScimGroupMemberRow,
+    ScimGroupRow,
+    ScimUserRow,
+    UserRow,
+)
+from expressway.tenant.services import (
+    backchannel_logout,
+    login_sessions,
+    organizations,
+    refresh_tokens,
+    users,
+)
+from expressway.tenant.services.federated_users import MAX_USER_ID_LENGTH, federated_user_id
+from expressway.tenant.services.scim_queries import (
+    Condition,
+    Indexed,
+    Kind,
+    Page,
+    SqlCompiler,
+    run_query,
+)
+
+#: The user columns' lengths: a longer SCIM value is left out, never truncated into a lie.
+_PROFILE_LENGTHS = {
+    "email": 320,
+    "name": 300,
+    "given_name": 150,
+    "family_name": 150,
+    "nickname": 300,
+    "picture": 2048,
+}
+_EMAIL = re.compile(r"^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)+$")
+_APP_METADATA = "app_metadata."
+MAX_USER_NAME_LENGTH = 512
+
+COLUMNS = {
+    f"{USER_URN}:id".lower(): Indexed(ScimUserRow.id, Kind.EXACT),
+    f"{USER_URN}:userName".lower(): Indexed(ScimUserRow.user_name_key, Kind.KEY),
+    f"{USER_URN}:externalId".lower(): Indexed(ScimUserRow.external_id, Kind.EXACT),
+    f"{USER_URN}:active".lower(): Indexed(ScimUserRow.active, Kind.BOOLEAN),
+    f"{USER_URN}:meta.created".lower(): Indexed(ScimUserRow.created_at, Kind.DATETIME),
+    f"{USER_URN}:meta.lastModified".lower(): Indexed(ScimUserRow.updated_at, Kind.DATETIME),
+}
+
+
+def new_scim_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- Reading ---
+
+
+def find(session: Session, connection_id: str, scim_id: str) -> ScimUserRow:
+    row = session.get(ScimUserRow, scim_id) if len(scim_id) <= 64 else None
+    if row is None or row.connection_id != connection_id:
+        raise scim_errors.not_found(f"User {scim_id} not found")
+    return row
+
+
+def group_memberships(
+    session: Session, scim_ids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each user, the groups they are in: ``(group id, group displayName)``."""
+    found: dict[str, list[tuple[str, str]]] = {scim_id: [] for scim_id in scim_ids}
+    if not scim_ids:
+        return found
+    rows = session.execute(
+        sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
+        .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
+        .where(ScimGroupMemberRow.member_id.in_(scim_ids))
+        .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
+    )
+    for member_id, group_id, display_name in rows:
+        found[member_id].append((group_id, display_name))
+    return found
+
+
+def to_resource(
+    row: ScimUserRow, base_url: str, groups: Iterable[tuple[str, str]] | None = None
+) -> UserResource:
+    """The SCIM resource of a row: what the IdP sent, with ``id``, ``meta`` and ``groups``."""
+    data: dict[str, Any] = {**row.resource, "id": row.id}
+    if groups:
+        data["groups"] = [
+            {
+                "value": group_id,
+                "$ref": f"{base_url}/Groups/{group_id}",
+                "display": display,
+                "type": "direct",
+            }
+            for group_id, display in groups
+        ]
+    resource = UserResource.model_validate(
+        data, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=POLICY
+    )
+    resource.meta = meta(
+        "User", row.created_at, row.updated_at, f"{base_url}/Users/{row.id}", row.version
+    )
+    return resource
+
+
+def search(
+    session: Session,
+    connection_id: str,
+    scim_filter: ScimFilter[Any] | None,
+    page: Page,
+    base_url: str,
+) -> tuple[list[ScimUserRow], int]:
+    """One page of the connection's users matching the filter, oldest first, and the total."""
+    base = sa.select(ScimUserRow).where(ScimUserRow.connection_id == connection_id)
+    order = (ScimUserRow.created_at, ScimUserRow.id)
+    if scim_filter is None:
+        return run_query(session, base, order, page, Condition(None, True), None)
+    condition = SqlCompiler(scim_filter, COLUMNS).compile(scim_filter.ast)
+
+    def keep(candidates: list[ScimUserRow]) -> list[ScimUserRow]:
+        memberships = group_memberships(session, [row.id for row in candidates])
+        return [
+            row
+            for row in candidates
+            if filters.matches(scim_filter, to_resource(row, base_url, memberships[row.id]))
+        ]
+
+    return run_query(session, base, order, page, condition, keep)
+
+
+# --- Writing ---
+
+
+def _value_at(resource: UserResource, path: str) -> Any:
+    """The value at a SCIM path, or ``None`` when the path means nothing for a User."""
+    try:
+        value = ScimPath[UserResource](path).get(resource)
+    except (SCIMException, ValidationError, ValueError, TypeError, AttributeError, LookupError):
+        # A mapping is configuration: one that means nothing for a User maps nothing.
+        return None
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _clean(attribute: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value or "\x00" in value:
+        return None
+    if len(value) > _PROFILE_LENGTHS[attribute]:
+        return None
+    if attribute == "email" and not _EMAIL.match(value):
+        return None
+    return value
+
+
+def _fallback_email(resource: UserResource) -> str | None:
+    emails = sorted(resource.emails or [], key=lambda e: not e.primary)
+    for email in emails:
+        cleaned = _clean("email", str(email.value) if email.value else None)
+        if cleaned:
+            return cleaned
+    return None
+
+
+def _fallback_name(resource: UserResource, email: str | None) -> str | None:
+    name = resource.name
+    joined = " ".join(p for p in (name.given_name, name.family_name) if p) if name else ""
+    for candidate in (resource.display_name, name.formatted if name else None, joined, email):
+        cleaned = _clean("name", candidate)
+        if cleaned:
+            return cleaned
+    return None
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return None
+
+
+def _apply_profile(user: UserRow, resource: UserResource, mapping: list[Any]) -> None:
+    """The tenant user's profile from the resource, through the configuration's mapping.
+
+    Root attributes the mapping does not fill fall back as for federated users: the e-mail
+    marked primary (else the first), and a name from displayName or the name's parts.
+    """
+    root: dict[str, str | None] = {}
+    app_metadata = dict(user.app_metadata or {})
+    for item in mapping:
+        if not isinstance(item, dict):
+            continue
+        target, source = item.get("auth0"), item.get("scim")
+        if not isinstance(target, str) or not isinstance(source, str):
+            continue
+        if target in _PROFILE_LENGTHS:
+            root[target] = _clean(target, _value_at(resource, source))
+        elif target.startswith(_APP_METADATA) and len(target) > len(_APP_METADATA):
+            value = _json_scalar(_value_at(resource, source))
+            key = target[len(_APP_METADATA) :]
+            if value is None:
+                app_metadata.pop(key, None)
+            else:
+                app_metadata[key] = value
+    email = root.get("email") or _fallback_email(resource)
+    user.email = email
+    user.email_key = email.lower() if email else None
+    user.name = root.get("name") or _fallback_name(resource, email)
+    user.given_name = root.get("given_name")
+    user.family_name = root.get("family_name")
+    user.nickname = root.get("nickname") or (email.split("@", 1)[0] if email else None)
+    user.picture = root.get("picture")
+    # A new dict, not an in-place change: the JSON column only notices assignment.
+    user.app_metadata = app_metadata
+
+
+def _set_active(session: Session, now: datetime, user: UserRow, active: bool) -> None:
+    """``active: false`` blocks the user and ends every session and refresh token they hold."""
+    if user.blocked == (not active):
+        return
+    user.blocked = not active
+    if not active:
+        # Deprovisioning is Auth0's "account-deactivated" back-channel logout initiator.
+        login_sessions.revoke_user_sessions(
+            session, now, user.user_id, initiator=backchannel_logout.ACCOUNT_DEACTIVATED
+        )
+        refresh_tokens.revoke_user_refresh_tokens(session, now, user.user_id)
+
+
+def _check_user_name(session: Session, connection_id: str, key: str, scim_id: str | None) -> None:
+    taken = session.scalar(
+        sa.select(ScimUserRow.id).where(
+            ScimUserRow.connection_id == connection_id, ScimUserRow.user_name_key == key
+        )
+    )
+    if taken is not None and taken != scim_id:
+        raise scim_errors.uniqueness("a user with this userName already exists")
+
+
+def _check_email(session: Session, connection: ConnectionRow, user: UserRow) -> None:
+    if not user.email_key:
+        return
+    with session.no_autoflush:
+        taken = session.scalar(
+            sa.select(UserRow.user_id).where(
+                UserRow.connection == connection.name,
+                UserRow.email_key == user.email_key,
+                UserRow.user_id != user.user_id,
+            )
+        )
+    if taken is not None:
+        raise scim_errors.uniqueness(
+            f"another user of the connection {connection.name} already has the e-mail {user.email}"
+        )
+
+
+def _flush(session: Session) -> None:
+    """Flush, turning a uniqueness race lost to a concurrent request into a 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise scim_errors.uniqueness("a user with this userName or e-mail already exists") from exc
+
+
+def _subject(resource: UserResource, config: ScimConfigurationRow) -> str:
+    value = _value_at(resource, config.user_id_attribute or "externalId")
+    if isinstance(value, str) and value.strip():
+        return value
+    return str(resource.user_name)
+
+
+def _check_resource(resource: UserResource) -> str:
+    user_name = resource.user_name
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise scim_errors.invalid_value("userName is required")
+    if len(user_name) > MAX_USER_NAME_LENGTH or "\x00" in user_name:
+        raise scim_errors.invalid_value(
+            f"userName must be at most {MAX_USER_NAME_LENGTH} characters, without NUL"
+        )
+    if resource.external_id is not None and len(resource.external_id) > 512:
+        raise scim_errors.invalid_value("externalId must be at most 512 characters")
+    return user_name
+
+
+def _join_organizations(
+    session: Session, now: datetime, connection: ConnectionRow, user_id: str
+) -> None:
+    organization_ids = session.scalars(
+        sa.select(OrganizationConnectionRow.organization_id).where(
+            OrganizationConnectionRow.connection_id == connection.id
+        )
+    )
+    for organization_id in list(organization_ids):
+        organization = session.get(OrganizationRow, organization_id)
+        if organization is not None:
+            organizations.add_members(session, now, organization, [user_id])
+
+
+def create(
+    session: Session,
+    now: datetime,
+    connection: ConnectionRow,
+    config: ScimConfigurationRow,
+    resource: UserResource,
+) -> ScimUserRow:
+    """Provision a user; raises ``uniqueness`` (409) when the userName, the user id or the
+    e-mail is taken in the connection."""
+    user_name = _check_resource(resource)
+    key = user_name_key(user_name)
+    _check_user_name(session, connection.id, key, None)
+    user_id = federated_user_id(connection.strategy, connection.name, _subject(resource, config))
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise scim_errors.invalid_value(
+            f"the {config.user_id_attribute} makes a user id longer than {MAX_USER_ID_LENGTH}"
+        )
+    user = session.get(UserRow, user_id)
+    if user is None:
+        user = UserRow(
+            user_id=user_id,
+            connection=connection.name,
+            provider=connection.strategy,
+            password_hash=None,
+            email_verified=False,
+            blocked=False,
+            app_metadata={},
+            user_metadata={},
+            last_login=None,
+            logins_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(user)
+    elif session.scalar(sa.select(ScimUserRow.id).where(ScimUserRow.user_id == user_id)):
+        raise scim_errors.uniqueness(
+            f"a user with this {config.user_id_attribute or 'externalId'} already exists"
+        )
+    else:
+        user.updated_at = now
+    _apply_profile(user, resource, config.mapping)
+    _check_email(session, connection, user)
+    _set_active(session, now, user, resource.active is not False)
+    # The tenant user first: without a relationship between the rows, the flush would not know
+    # that the SCIM row's foreign key needs it.
+    _flush(session)
+    row = ScimUserRow(
+        id=new_scim_id(),
+        connection_id=connection.id,
+        user_id=user_id,
+        user_name=user_name,
+        user_name_key=key,
+        external_id=resource.external_id,
+        active=resource.active is not False,
+        resource=stored_form(resource),
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(row)
+    _flush(session)
+    _join_organizations(session, now, connection, user_id)
+    return row
+
+
+def replace(
+    session: Session,
+    now: datetime,
+    connection: ConnectionRow,
+    config: ScimConfigurationRow,
+    row: ScimUserRow,
+    resource: UserResource,
+) -> ScimUserRow:
+    """Replace the user's attributes with ``resource`` (RFC 7644 §3.5.1). The tenant user id
+    never changes: it was fixed when the user was provisioned."""
+    user_name = _check_resource(resource)
+    key = user_name_key(user_name)
+    _check_user_name(session, connection.id, key, row.id)
+    user = session.get(UserRow, row.user_id)
+    if user is None:  # pragma: no cover - the foreign key deletes the SCIM row with the user
+        raise scim_errors.not_found(f"User {row.id} not found")
+    _apply_profile(user, resource, config.mapping)
+    _check_email(session, connection, user)
+    active = resource.active is not False
+    _set_active(session, now, user, active)
+    user.updated_at = now
+    row.user_name = user_name
+    row.user_name_key = key
+    row.external_id = resource.external_id
+    row.active = active
+    row.resource = stored_form(resource)
+    row.updated_at = now
+    row.version += 1
+    _flush(session)
+    return row
+
+
+def patch(
+    session: Session,
+    now: datetime,
+    connection: ConnectionRow,
+    config: ScimConfigurationRow,
+    row: ScimUserRow,
+    operations: Any,
+    base_url: str,
+) -> bool:
+    """Apply a PatchOp (RFC 7644 §3.5.2); answers whether anything changed (a no-op PATCH
+    changes nothing, not even the version)."""
+    resource = to_resource(row, base_url)
+    resource.meta = None
+    if not apply_patch(operations, resource):
+        return False
+    replace(session, now, connection, config, row, resource)
+    return True
+
+
+def remove(session: Session, row: ScimUserRow) -> None:
+    """Delete the SCIM user and the tenant user (their sessions, memberships and roles go with
+    them through the foreign keys)."""
+    user = session.get(UserRow, row.user_id)
+    session.delete(row)
+    session.flush()
+    if user is not None:
+        users.remove(session, user)

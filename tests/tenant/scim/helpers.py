@@ -1,0 +1,96 @@
+"""A connection ready for SCIM on the test tenant, and a client for its SCIM base URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Tenant
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+@dataclass
+class ScimConnection:
+    id: str
+    name: str
+    token: str
+    token_id: str
+    base_url: str
+    http: TestClient
+
+
+def scim_connection(
+    tenant: Tenant,
+    name: str = "acme-okta",
+    *,
+    scopes: list[str] | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> ScimConnection:
+    """An ``okta`` connection with SCIM switched on and a token; ``http`` sends that token."""
+    api = tenant.api()
+    created = api.post(
+        "/connections",
+        json={
+            "name": name,
+            "strategy": "okta",
+            "options": {"domain": "acme.okta.example", "client_id": "c", "client_secret": "s"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    connection_id = created.json()["id"]
+    config = api.post(f"/connections/{connection_id}/scim-configuration", json=configuration)
+    assert config.status_code == 201, config.text
+    minted = api.post(
+        f"/connections/{connection_id}/scim-configuration/tokens",
+        json={"scopes": scopes} if scopes else {},
+    )
+    assert minted.status_code == 201, minted.text
+    token = minted.json()["token"]
+    base_url = f"http://localhost:8401/scim/v2/connections/{connection_id}"
+    http = TestClient(tenant.http.app, base_url=base_url)
+    http.headers["Authorization"] = f"Bearer {token}"
+    return ScimConnection(connection_id, name, token, minted.json()["token_id"], base_url, http)
+
+
+def okta_user(user_name: str, external_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A user as Okta's provisioning sends it on creation."""
+    body: dict[str, Any] = {
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "emails": [{"primary": True, "value": user_name, "type": "work"}],
+        "displayName": "Barbara Jensen",
+        "locale": "en-US",
+        "groups": [],
+        "password": "an-initial-Passw0rd",
+        "active": True,
+    }
+    if external_id is not None:
+        body["externalId"] = external_id
+    body.update(extra)
+    return body
+
+
+def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_SCHEMA], "Operations": list(operations)}
+
+
+def scim_error(response: Any, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    """The body of a SCIM error after checking its shape (RFC 7644 §3.12)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(SCIM_MEDIA_TYPE)
+    body: dict[str, Any] = response.json()
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+    assert body.get("scimType") == scim_type
+    assert body["detail"]
+    return body
