@@ -10,8 +10,10 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from expressway.web.throttling import IPNetwork, parse_networks
 
 
 class Settings(BaseSettings):
@@ -110,6 +112,130 @@ class Settings(BaseSettings):
             "(jobs made by this process wake it at once)."
         ),
     )
+
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or CIDR networks of the reverse proxies in front of the process (a JSON "
+            "list). Only a request whose connection comes from one of them has its "
+            "`X-Forwarded-For` read, for the client address that throttling counts; empty, the "
+            "connection's address is the client's."
+        ),
+    )
+    tenant_brute_force_attempts: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Failed password sign-ins to one account from one IP address before that address "
+            "is blocked for that account (Auth0's Brute-force Protection, `limit_wc`). A "
+            "successful sign-in from the address, a new password, or an administrator "
+            "(`DELETE /api/v2/user-blocks/{id}`) lifts the block."
+        ),
+    )
+    tenant_brute_force_window_seconds: int = Field(
+        default=30 * 86400,
+        ge=1,
+        description=(
+            "Time over which the failed sign-ins of one account and IP address drain: one more "
+            "attempt is allowed every window/attempts seconds (with the defaults, one every three "
+            "days, so the block in effect holds until it is lifted)."
+        ),
+    )
+    tenant_ip_throttle_attempts: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Failed password sign-ins from one IP address, whatever the account, before the "
+            "address is throttled with a 429 (Auth0's Suspicious IP Throttling, `limit_mu`)."
+        ),
+    )
+    tenant_ip_throttle_window_seconds: int = Field(
+        default=86400,
+        ge=1,
+        description=(
+            "Time over which one address's failed sign-ins drain: with the defaults one more "
+            "attempt every 864 seconds, Auth0's rate."
+        ),
+    )
+    tenant_client_throttle_attempts: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Failed client authentications of one client_id from one IP address at the token "
+            "and revocation endpoints before that client is refused from that address with a "
+            "429 `too_many_attempts`."
+        ),
+    )
+    tenant_client_throttle_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description=(
+            "Time over which one client and address's failures drain (with the defaults one "
+            "more attempt every 90 seconds, so a client whose secret is fixed gets through soon)."
+        ),
+    )
+    tenant_client_ip_throttle_attempts: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Failed client authentications from one IP address, whatever the client_id, before "
+            "the address is refused at the token and revocation endpoints with a 429."
+        ),
+    )
+    tenant_client_ip_throttle_window_seconds: int = Field(
+        default=86400,
+        ge=1,
+        description="Time over which one address's failed client authentications drain.",
+    )
+    workforce_lockout_attempts: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Failed sign-ins of a user, from anywhere, before the user is `LOCKED_OUT` "
+            "(Okta's password policy default, `user.account.lock`); a successful sign-in "
+            "resets the count, `POST /api/v1/users/{id}/lifecycle/unlock` unlocks."
+        ),
+    )
+    workforce_lockout_window_seconds: int = Field(
+        default=30 * 86400,
+        ge=1,
+        description=(
+            "Time over which a user's failed sign-ins drain without a successful one; Okta "
+            "counts them until a success, which the 30-day default comes close to."
+        ),
+    )
+    workforce_lockout_auto_unlock_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Minutes after which a `LOCKED_OUT` user is unlocked at their next sign-in "
+            "(Okta's 'Account will automatically unlock after'); unset, as in Okta, only an "
+            "administrator unlocks."
+        ),
+    )
+    workforce_ip_throttle_attempts: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Failed sign-ins from one IP address, whatever the user, before the org login "
+            "page answers that address with a 429."
+        ),
+    )
+    workforce_ip_throttle_window_seconds: int = Field(
+        default=86400,
+        ge=1,
+        description="Time over which one address's failed sign-ins drain.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, values: list[str]) -> list[str]:
+        parse_networks(values)
+        return values
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """The trusted proxies, parsed."""
+        return parse_networks(self.trusted_proxies)
 
     def resolved_tenant_database_url(self) -> str:
         """The tenant database URL, defaulting to a SQLite file in the data directory."""

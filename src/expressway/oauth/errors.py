@@ -64,3 +64,18 @@ class AccessDenied(OAuthError):
 class ServerError(OAuthError):
     error = "server_error"
     status = 500
+
+
+class TooManyAttempts(OAuthError):
+    """Auth0's ``too_many_attempts``: too many failures came from this client or address, and
+    the request is refused untried; 429 with ``Retry-After`` (RFC 6585 §4)."""
+
+    error = "too_many_attempts"
+    status = 429
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Retry-After": str(self.retry_after)}

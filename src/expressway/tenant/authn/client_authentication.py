@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from expressway import hashing
 from expressway.oauth.assertions import check_client_assertion, unverified_client_id
 from expressway.oauth.client_auth import PresentedCredentials
-from expressway.oauth.errors import InvalidClient
+from expressway.oauth.errors import InvalidClient, TooManyAttempts
+from expressway.tenant import logs
 from expressway.tenant.rows import ClientCredentialRow, ClientRow, UsedAssertionRow
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services import throttling
 
 #: A digest no secret hashes to, compared against when the client has no secret, so that the
 #: answer takes as long as for a wrong secret.
@@ -46,6 +48,18 @@ def assertion_audiences(runtime: TenantRuntime) -> tuple[str, ...]:
     return (issuer, issuer.rstrip("/"), f"{issuer}oauth/token")
 
 
+#: When a record of a token whose ``exp`` is beyond what a datetime can hold is swept: never.
+_NEVER = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _forget_after(expires_at: int) -> datetime:
+    """When the record of a ``jti`` may go: a minute after its token expires."""
+    try:
+        return datetime.fromtimestamp(expires_at, UTC) + timedelta(seconds=60)
+    except (OverflowError, OSError, ValueError):
+        return _NEVER
+
+
 def remember_assertion(
     runtime: TenantRuntime, session: Session, client_id: str, jti: str, expires_at: int
 ) -> None:
@@ -62,7 +76,7 @@ def remember_assertion(
         UsedAssertionRow(
             client_id=client_id,
             jti=jti,
-            expires_at=datetime.fromtimestamp(expires_at, UTC) + timedelta(seconds=60),
+            expires_at=_forget_after(expires_at),
         )
     )
     try:
@@ -77,9 +91,72 @@ def is_public(client: ClientRow) -> bool:
 
 
 def authenticate_client(
+    runtime: TenantRuntime,
+    session: Session,
+    presented: PresentedCredentials,
+    *,
+    ip: str | None = None,
+) -> ClientRow:
+    """The client the request from ``ip`` authenticates as; ``invalid_client`` otherwise, and
+    ``too_many_attempts`` (429), untried, while the client or the address is throttled.
+
+    Must be the first use of ``session``: a failure is counted in a transaction of its own, so
+    the request's is rolled back first (nothing a refused client did may stand anyway).
+    """
+    limits = throttling.Limits.of(runtime.settings)
+    claimed = _claimed_client_id(presented)
+    now = runtime.clock.now()
+    block = throttling.client_block(session, limits, now, client_id=claimed, ip=ip)
+    if block is not None:
+        _record_block(runtime, session, block, claimed, ip)
+        session.commit()
+        raise TooManyAttempts(
+            "too many failed client authentications from this address; retry later",
+            retry_after=block.retry_after,
+        )
+    try:
+        return _authenticate_client(runtime, session, presented)
+    except InvalidClient:
+        session.rollback()
+        started = throttling.count_client_failure(session, limits, now, client_id=claimed, ip=ip)
+        if started is not None:
+            _record_block(runtime, session, started, claimed, ip)
+        session.commit()
+        raise
+
+
+def _claimed_client_id(presented: PresentedCredentials) -> str:
+    """Who the request says it is, unverified: what its failures are counted against."""
+    if presented.client_id:
+        return presented.client_id
+    if presented.assertion:
+        return unverified_client_id(presented.assertion) or ""
+    return ""
+
+
+def _record_block(
+    runtime: TenantRuntime,
+    session: Session,
+    block: throttling.Block,
+    client_id: str,
+    ip: str | None,
+) -> None:
+    """Auth0's ``limit_mu`` (the address) or ``limit_wc`` (this client from it)."""
+    whom = "this IP address" if block.is_per_address else "this client from this IP address"
+    logs.record(
+        session,
+        at=runtime.clock.now(),
+        type=block.log_type,
+        description=f"Too many failed client authentications from {whom}.",
+        client_id=client_id if 0 < len(client_id) <= 64 else None,
+        ip=ip,
+        details={"retry_after": block.retry_after, "scope": block.scope},
+    )
+
+
+def _authenticate_client(
     runtime: TenantRuntime, session: Session, presented: PresentedCredentials
 ) -> ClientRow:
-    """The client the request authenticates as; ``invalid_client`` otherwise."""
     if presented.method == "private_key_jwt":
         assertion = presented.assertion or ""
         client_id = presented.client_id or unverified_client_id(assertion)

@@ -22,6 +22,7 @@ from expressway.tenant.authn.grants.common import (
     set_request_origin,
 )
 from expressway.tenant.management.context import get_runtime
+from expressway.web.throttling import request_ip
 
 router = APIRouter(tags=["Authentication API"])
 
@@ -105,7 +106,7 @@ def oauth_error_response(error: OAuthError) -> JSONResponse:
 def request_origin(request: Request) -> RequestOrigin:
     user_agent = request.headers.get("user-agent")
     return RequestOrigin(
-        ip=request.client.host if request.client else None,
+        ip=request_ip(request, get_runtime(request).settings.trusted_proxy_networks()),
         user_agent=user_agent[:512] if user_agent else None,
     )
 
@@ -163,7 +164,7 @@ async def token(request: Request) -> JSONResponse:
         with runtime.sessions() as session:
             set_request_origin(session, origin)
             try:
-                client = authenticate_client(runtime, session, presented)
+                client = authenticate_client(runtime, session, presented, ip=origin.ip)
                 body = grant.handle(runtime, session, client, params)
             except ReuseDetected:
                 # The revocation of what the reused code or token gave stands.

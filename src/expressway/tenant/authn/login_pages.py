@@ -38,9 +38,10 @@ from expressway.tenant.authn.login_rendering import error_page, pages, transacti
 from expressway.tenant.management.context import get_runtime
 from expressway.tenant.rows import OrganizationRow, UserRow
 from expressway.tenant.runtime import TenantRuntime
-from expressway.tenant.services import consents, resource_servers, users
+from expressway.tenant.services import consents, resource_servers, throttling, users
 from expressway.tenant.services import express_configuration_causes as causes
 from expressway.web.csrf import FIELD_NAME, csrf_tokens_match
+from expressway.web.throttling import describe_wait, request_ip
 
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 
@@ -283,6 +284,13 @@ def _sign_in(login: Login, form: dict[str, str]) -> Response:
     connection = database_connection(login)
     if connection is None:
         return fail(login, InvalidRequest("the tenant has no database connection to sign in with"))
+    # Checked before the password: a blocked guesser learns nothing, right password or not.
+    limits, ip = _limits_and_ip(login)
+    block = throttling.login_block(
+        login.session, limits, login.now, connection=connection.name, identifier=email, ip=ip
+    )
+    if block is not None:
+        return _blocked_page(login, block, connection.name, email, ip)
     user = login.session.scalars(
         select(UserRow).where(
             UserRow.connection == connection.name, UserRow.email_key == email.lower()
@@ -293,10 +301,10 @@ def _sign_in(login: Login, form: dict[str, str]) -> Response:
         # have accounts.
         hashing.burn_password_check(password)
         record(login, "fu", "Wrong email or password.", connection=connection.name, user_name=email)
-        return _password_page(login, error="Wrong e-mail or password.", status_code=400)
+        return _wrong_password(login, connection.name, email, ip)
     if not hashing.verify_password(user.password_hash, password):
         record(login, "fp", "Wrong email or password.", user=user, connection=connection.name)
-        return _password_page(login, error="Wrong e-mail or password.", status_code=400)
+        return _wrong_password(login, connection.name, email, ip)
     if user.blocked:
         # Said only after the right password, so that it reveals nothing to a guesser.
         record(login, "f", "user is blocked", user=user, connection=connection.name)
@@ -305,9 +313,60 @@ def _sign_in(login: Login, form: dict[str, str]) -> Response:
             error="Your account is blocked. Contact your administrator.",
             status_code=400,
         )
+    throttling.forget_login_failures(
+        login.session, limits, connection=connection.name, identifier=email, ip=ip
+    )
     return complete_authentication(
         login.runtime, login.session, login.request, login.txn, user, connection.name
     )
+
+
+def _limits_and_ip(login: Login) -> tuple[throttling.Limits, str | None]:
+    settings = login.runtime.settings
+    return throttling.Limits.of(settings), request_ip(
+        login.request, settings.trusted_proxy_networks()
+    )
+
+
+def _wrong_password(login: Login, connection: str, email: str, ip: str | None) -> Response:
+    limits, _ = _limits_and_ip(login)
+    block = throttling.count_login_failure(
+        login.session, limits, login.now, connection=connection, identifier=email, ip=ip
+    )
+    if block is not None:
+        return _blocked_page(login, block, connection, email, ip)
+    return _password_page(login, error="Wrong e-mail or password.", status_code=400)
+
+
+def _blocked_page(
+    login: Login, block: throttling.Block, connection: str, email: str, ip: str | None
+) -> Response:
+    """The sign-in refused by brute-force protection: what happened and what to do, a 429
+    with ``Retry-After`` (RFC 6585 §4), and Auth0's ``limit_wc`` or ``limit_mu`` event."""
+    if block.is_per_address:
+        description = "Too many failed sign-ins from this IP address; it is throttled."
+        message = (
+            "Too many failed sign-in attempts came from your network, so signing in from it is "
+            f"paused. Try again in {describe_wait(block.retry_after)}."
+        )
+    else:
+        description = "Too many failed sign-ins to this account from this IP address."
+        message = (
+            "Your account is blocked on this network after too many failed sign-in attempts. "
+            "To sign in again, have your password reset or ask your administrator to unblock "
+            "your account."
+        )
+    record(
+        login,
+        block.log_type,
+        description,
+        connection=connection,
+        user_name=email,
+        details={"ip": ip, "retry_after": block.retry_after},
+    )
+    response = _password_page(login, error=message, status_code=429)
+    response.headers["Retry-After"] = str(block.retry_after)
+    return response
 
 
 @router.post("/u/login/password")

@@ -46,7 +46,7 @@ async def revoke(request: Request) -> Response:
         token = required(params, "token")
         with runtime.sessions() as session:
             set_request_origin(session, origin)
-            client = authenticate_client(runtime, session, presented)
+            client = authenticate_client(runtime, session, presented, ip=origin.ip)
             row = refresh_tokens.find_for_exchange(session, token)
             if row is not None and row.client_id == client.client_id:
                 now = runtime.clock.now()

@@ -14,6 +14,7 @@ from expressway.tenant.management import (
     resource_servers,
     roles,
     tenant_settings,
+    user_blocks,
     users,
 )
 
@@ -24,6 +25,7 @@ for module in (
     resource_servers,
     roles,
     users,
+    user_blocks,
     organizations,
     connections,
     profiles,

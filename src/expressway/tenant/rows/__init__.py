@@ -35,9 +35,11 @@ from expressway.tenant.rows.resource_servers import ResourceServerRow
 from expressway.tenant.rows.roles import RolePermissionRow, RoleRow, UserRoleRow
 from expressway.tenant.rows.scim import ScimGroupMemberRow, ScimGroupRow, ScimUserRow
 from expressway.tenant.rows.settings import TenantSettingsRow
+from expressway.tenant.rows.throttling import AttemptCounterRow
 from expressway.tenant.rows.users import UserRow
 
 __all__ = [
+    "AttemptCounterRow",
     "AuthorizationCodeRow",
     "AuthorizationRequestRow",
     "BackchannelLogoutRow",

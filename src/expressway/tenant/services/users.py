@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from expressway import hashing
 from expressway.tenant.errors import Conflict, InvalidInput, NotFound, OperationNotSupported
 from expressway.tenant.rows import ConnectionRow, OrganizationMemberRow, OrganizationRow, UserRow
+from expressway.tenant.services import throttling
 from expressway.tenant.services.metadata import merge_metadata
 
 DATABASE_STRATEGY = "auth0"
@@ -313,6 +314,8 @@ def update(session: Session, now: datetime, row: UserRow, changes: UserChanges) 
         setattr(row, name, None)
     if changes.password is not None:
         row.password_hash = hashing.hash_password(changes.password)
+        # A new password lifts brute-force blocks, as in Auth0: the guessing was at the old one.
+        throttling.lift_account_blocks(session, row.email_key or "", connection=row.connection)
     row.updated_at = now
     _flush_unless_duplicate(session, email_conflict)
     return row

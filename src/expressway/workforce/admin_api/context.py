@@ -16,7 +16,7 @@ from expressway.workforce.admin_api.errors import InvalidToken
 from expressway.workforce.errors import Forbidden
 from expressway.workforce.rows import ApiTokenRow, OrgRow, UserRow
 from expressway.workforce.runtime import WorkforceRuntime
-from expressway.workforce.services import api_tokens, orgs, users
+from expressway.workforce.services import api_tokens, orgs, throttling, users
 
 
 @dataclass
@@ -92,8 +92,9 @@ def _authenticate(session: Session, org: OrgRow, request: Request, now: datetime
     if token is None:
         raise InvalidToken()
     actor = session.get(UserRow, token.user_id)
-    # A token acts for its user: it stops working the moment they stop being active.
-    if actor is None or actor.status != users.ACTIVE:
+    # A token acts for its user: it stops working the moment they stop being active. A lockout
+    # does not stop it, as in Okta: failed sign-ins by anyone must not cut off an admin's API.
+    if actor is None or actor.status not in (users.ACTIVE, throttling.LOCKED_OUT):
         raise InvalidToken()
     if not users.is_super_admin(session, actor):
         raise Forbidden()

@@ -21,7 +21,7 @@ from expressway.workforce.rows import (
     LogEventRow,
     UserRow,
 )
-from expressway.workforce.services import api_tokens, apps, assignments, users
+from expressway.workforce.services import api_tokens, apps, assignments, throttling, users
 
 #: The lifecycle operations open to a user in each status, as links on the user.
 _USER_LIFECYCLE_LINKS = {
@@ -30,6 +30,7 @@ _USER_LIFECYCLE_LINKS = {
     users.ACTIVE: ("suspend", "deactivate"),
     users.SUSPENDED: ("unsuspend", "deactivate"),
     users.DEPROVISIONED: ("activate",),
+    throttling.LOCKED_OUT: ("unlock", "deactivate"),
 }
 
 

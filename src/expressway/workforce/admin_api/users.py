@@ -15,6 +15,7 @@ from expressway.workforce.admin_api.shapes import GroupOut, UserOut
 from expressway.workforce.errors import InvalidInput, NotFound
 from expressway.workforce.rows import GroupRow, UserRow
 from expressway.workforce.services import groups as groups_service
+from expressway.workforce.services import throttling
 from expressway.workforce.services import users as service
 from expressway.workforce.system_log import Party
 
@@ -217,6 +218,15 @@ def unsuspend_user(user_id: str, ctx: AdminContext) -> dict[str, Any]:
     user = _find(ctx, user_id)
     service.unsuspend(user, ctx.now)
     ctx.log("user.lifecycle.unsuspend", "Unsuspend Okta user", Party.of_user(user))
+    return {}
+
+
+@router.post("/{user_id}/lifecycle/unlock", summary="Unlock a user")
+def unlock_user(user_id: str, ctx: AdminContext) -> dict[str, Any]:
+    """A ``LOCKED_OUT`` user back to ``ACTIVE``, their failed sign-ins forgotten."""
+    user = _find(ctx, user_id)
+    throttling.unlock(ctx.session, user, ctx.now)
+    ctx.log("user.account.unlock", "Unlock user account", Party.of_user(user))
     return {}
 
 

@@ -11,7 +11,7 @@ carries an anti-CSRF token; both are kept as SHA-256 digests.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from expressway.oauth.errors import (
 from expressway.oauth.redirect_uris import is_registered_redirect_uri
 from expressway.oauth.scopes import OIDC_SCOPES, format_scope, parse_scope
 from expressway.web.csrf import new_csrf_token
+from expressway.web.throttling import describe_wait, request_ip
 from expressway.workforce.oidc import clients, grants
 from expressway.workforce.oidc.web import (
     SESSION_COOKIE,
@@ -59,7 +60,7 @@ from expressway.workforce.rows import (
     UserSessionRow,
 )
 from expressway.workforce.runtime import WorkforceRuntime
-from expressway.workforce.services import orgs, sessions
+from expressway.workforce.services import orgs, sessions, throttling
 from expressway.workforce.services import users as users_service
 from expressway.workforce.system_log import Event, Outcome, Party, record
 
@@ -69,6 +70,11 @@ TRANSACTION_LIFETIME = timedelta(minutes=10)
 PROMPTS = ("none", "login", "consent")
 NOT_ASSIGNED = "User is not assigned to the client application."
 SIGN_IN_FAILED = "Unable to sign in. Check your username and password."
+LOCKED = (
+    "Your account is locked after too many failed sign-in attempts. "
+    "Contact your administrator to unlock it."
+)
+THROTTLED = "Too many failed sign-in attempts came from your network. Try again in {wait}."
 STALE_FORM = ErrorPage(
     "Sign-in expired",
     "This sign-in form has expired or was opened in another browser. "
@@ -384,6 +390,25 @@ def _check_password(
     return user, None
 
 
+def _refuse(
+    session: Session,
+    org: OrgRow,
+    app: AppRow,
+    transaction: AuthorizationTransactionRow,
+    username: str,
+    error: str,
+    *,
+    status: int = 401,
+) -> Response:
+    """The login page again with ``error``, a new anti-CSRF token, and what failed committed."""
+    csrf_token = new_csrf_token()
+    transaction.csrf_digest = hashing.hash_token(csrf_token)
+    session.commit()
+    page = _login_page(org, app, transaction.id, csrf_token, username=username, error=error)
+    page.status_code = status
+    return page
+
+
 def _sign_in(
     runtime: WorkforceRuntime, request: Request, org_name: str, form: dict[str, Any]
 ) -> Response:
@@ -408,20 +433,27 @@ def _sign_in(
             return error_page(org.name, STALE_FORM)
         auth = AuthorizationRequest.of_json(transaction.request)
         username = _form_text(form, "username", 100).strip()
+        policy = throttling.Policy.of(runtime.settings)
+        ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+        client = replace(log_client(request), ip=ip)
+        # Checked before the password: a throttled guesser learns nothing, right password or not.
+        retry_after = throttling.address_throttled(session, policy, now, ip)
+        if retry_after is not None:
+            throttling.record_throttled(session, org.id, now, client)
+            message = THROTTLED.format(wait=describe_wait(retry_after))
+            page = _refuse(session, org, app, transaction, username, message, status=429)
+            page.headers["Retry-After"] = str(retry_after)
+            return page
+        found = _find_login_user(session, org.id, username) if username else None
+        throttling.unlock_if_due(session, policy, found, now, client)
         user, failure = _check_password(session, org, username, _form_text(form, "password", 256))
         if failure is not None or user is None:
             _log_sign_in_failure(session, request, org, user, username, failure or "", now)
-            csrf_token = new_csrf_token()
-            transaction.csrf_digest = hashing.hash_token(csrf_token)
-            session.commit()
-            return _login_page(
-                org,
-                app,
-                transaction.id,
-                csrf_token,
-                username=username,
-                error=SIGN_IN_FAILED,
-            )
+            throttling.count_failure(session, policy, now, user=user, ip=ip, client=client)
+            if user is not None and user.status == throttling.LOCKED_OUT:
+                return _refuse(session, org, app, transaction, username, LOCKED, status=403)
+            return _refuse(session, org, app, transaction, username, SIGN_IN_FAILED)
+        throttling.forget_failures(session, user)
         previous = sessions.find_active(session, now, org.id, request.cookies.get(SESSION_COOKIE))
         if previous is not None:
             sessions.end(previous, now)

@@ -27,6 +27,7 @@ from expressway.workforce.rows.provisioning import (
     ProvisioningImportRow,
     ProvisioningJobRow,
 )
+from expressway.workforce.rows.throttling import AttemptCounterRow
 from expressway.workforce.rows.users import AdminRoleRow, UserRow
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "AppProvisioningRow",
     "AppRow",
     "AppUserRow",
+    "AttemptCounterRow",
     "AuthorizationCodeRow",
     "AuthorizationTransactionRow",
     "ExpressConfigureFlowRow",
