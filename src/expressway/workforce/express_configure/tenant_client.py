@@ -8,7 +8,9 @@ fake tenant through ``httpx.MockTransport`` or the real one through ``httpx.ASGI
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import httpx
@@ -18,10 +20,17 @@ HTTP_TIMEOUT = 10.0
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds, once per client made; one context,
+    # built once, serves every client (an SSLContext may be shared between connections).
+    return httpx.create_ssl_context()
+
+
 def default_http_client() -> httpx.Client:
     # Redirects are not followed: a tenant's API never redirects, and following one would send
     # the access token and the instance's secret wherever it pointed.
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, verify=_tls_context())
 
 
 class TenantUnreachable(Exception):

