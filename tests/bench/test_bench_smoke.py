@@ -76,3 +76,12 @@ def test_the_scim_lookup_benchmark_runs(tmp_path: Path) -> None:
     """Issue 9.2: ``userName eq`` lookups answer."""
     document = run_quick("scim_lookup", tmp_path, dated=False)
     assert document["results"]
+
+
+def test_the_provisioning_benchmark_pushes_every_user(tmp_path: Path) -> None:
+    """Issue 6: users provisioned per second end to end, every job completed."""
+    document = run_quick("provisioning", tmp_path)
+    assert document["users"] == 5
+    assert document["failed"] == 0
+    assert document["jobs"] >= 5, "one push per person assigned (the demo's own two as well)"
+    assert document["users_per_second"] > 0
