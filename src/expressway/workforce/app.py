@@ -17,6 +17,7 @@ from expressway.web.input_guard import InputGuardMiddleware
 from expressway.web.security import install_security_headers
 from expressway.workforce.admin_api import errors as api_errors
 from expressway.workforce.admin_api.routes import admin_router
+from expressway.workforce.console import install as install_console
 from expressway.workforce.errors import WorkforceError
 from expressway.workforce.express_configure.api import callback_router as express_configure_router
 from expressway.workforce.oidc.routes import oidc_router
@@ -64,4 +65,5 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
     app.include_router(oidc_router)
     app.include_router(express_configure_router)
     app.include_router(admin_router, prefix="/orgs/{org}/api/v1")
+    install_console(app)
     return app
