@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from expressway.config import Settings
 from expressway.tenant.app import create_app
 from expressway.tenant.bootstrap import initialise_tenant
-from expressway.tenant.rows import SigningKeyRow, TenantBase
+from expressway.tenant.rows import DashboardAdminRow, SigningKeyRow, TenantBase
 from expressway.tenant.runtime import TenantRuntime
 from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
 
@@ -44,10 +44,14 @@ def tenant_database(
         yield url
 
 
+#: Kept between tests: making them is the slow part (RSA keys, an Argon2id hash).
+_KEPT_TABLES = (SigningKeyRow.__tablename__, DashboardAdminRow.__tablename__)
+
+
 def _empty(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         for table in reversed(TenantBase.metadata.sorted_tables):
-            if table.name != SigningKeyRow.__tablename__:
+            if table.name not in _KEPT_TABLES:
                 connection.execute(table.delete())
 
 

@@ -66,10 +66,10 @@ def demo(
     )
     with console.status("Preparing the data directory…"):
         tenant_runtime = TenantRuntime.from_settings(settings)
-        initialise_tenant(tenant_runtime)
+        initialised = initialise_tenant(tenant_runtime)
         client_id, client_secret = rotate_operator_client(tenant_runtime, OPERATOR_NAME)
         workforce_runtime = WorkforceRuntime.from_settings(settings)
-        initialise_org(workforce_runtime, demo_story.ORG_NAME)
+        org_initialised = initialise_org(workforce_runtime, demo_story.ORG_NAME)
         sso_token = rotate_operator_token(workforce_runtime, demo_story.ORG_NAME, OPERATOR_NAME)
     servers = [
         BackgroundServer("tenant", create_tenant_app(tenant_runtime), "127.0.0.1", tenant_port),
@@ -146,6 +146,29 @@ def demo(
         table.add_row(
             "Employee (workforce)",
             f"{employee['profile']['login']} / {story.cast.employee_password}",
+        )
+    if initialised.dashboard_admin_password:
+        table.add_row(
+            "Tenant dashboard",
+            f"{tenant_url}/dashboard  {initialised.dashboard_admin_email} / "
+            f"{initialised.dashboard_admin_password}  (shown this once)",
+        )
+    else:
+        table.add_row(
+            "Tenant dashboard",
+            f"{tenant_url}/dashboard (its admin's password was shown at the first run)",
+        )
+    console_url = f"{workforce_url}/orgs/{demo_story.ORG_NAME}/admin"
+    if org_initialised.admin_password:
+        table.add_row(
+            "Workforce admin console",
+            f"{console_url}  {org_initialised.admin_login} / {org_initialised.admin_password}"
+            "  (shown this once)",
+        )
+    else:
+        table.add_row(
+            "Workforce admin console",
+            f"{console_url} (its super admin's password was shown at the first run)",
         )
     table.add_row("Data directory", str(settings.data_dir.resolve()))
     if serve and not failed:

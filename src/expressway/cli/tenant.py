@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from expressway.config import load_settings
-from expressway.tenant.bootstrap import initialise_tenant
+from expressway.tenant.bootstrap import InitResult, initialise_tenant
 from expressway.tenant.runtime import TenantRuntime
 
 app = typer.Typer(
@@ -43,6 +43,8 @@ def init(
                     "management_audience": settings.management_audience,
                     "client_id": result.admin_client_id,
                     "client_secret": result.admin_client_secret,
+                    "dashboard_admin_email": result.dashboard_admin_email,
+                    "dashboard_admin_password": result.dashboard_admin_password,
                 }
             )
         )
@@ -63,6 +65,19 @@ def init(
                 title="Management API client (the secret is shown only this once)",
             )
         )
+    _print_dashboard_admin(result, settings.tenant_public_url)
+
+
+def _print_dashboard_admin(result: InitResult, public_url: str) -> None:
+    if result.dashboard_admin_password:
+        console.print(
+            Panel.fit(
+                f"URL:      {public_url.rstrip('/')}/dashboard\n"
+                f"e-mail:   {result.dashboard_admin_email}\n"
+                f"password: {result.dashboard_admin_password}",
+                title="Dashboard admin (the password is shown only this once)",
+            )
+        )
 
 
 @app.command()
@@ -81,5 +96,6 @@ def serve(
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
     settings = load_settings(tenant_public_url=url)
     runtime = TenantRuntime.from_settings(settings)
-    initialise_tenant(runtime)
+    # Serving a tenant never initialised makes its dashboard admin here: say so, once.
+    _print_dashboard_admin(initialise_tenant(runtime), url)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")

@@ -19,6 +19,7 @@ from expressway.tenant.authn import (
     userinfo,
 )
 from expressway.tenant.authn import endpoints as authn_endpoints
+from expressway.tenant.dashboard.app import install_dashboard
 from expressway.tenant.errors import TenantError
 from expressway.tenant.express_configuration.api import router as express_configuration_router
 from expressway.tenant.management import errors as mgmt_errors
@@ -60,4 +61,5 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.include_router(management_router, prefix="/api/v2")
     app.include_router(express_configuration_router)
     app.mount("/scim/v2", create_scim_app(runtime))
+    install_dashboard(app)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from expressway import hashing, ids
 from expressway.storage import migrate
+from expressway.tenant.dashboard import accounts
 from expressway.tenant.management.scopes import MANAGEMENT_SCOPE_NAMES, MANAGEMENT_SCOPES
 from expressway.tenant.rows import (
     ClientGrantRow,
@@ -35,6 +36,10 @@ class InitResult:
     admin_client_id: str | None = None
     #: Present only on the run that created the admin client: it is never shown again.
     admin_client_secret: str | None = None
+    #: The dashboard's first admin, present only on the run that made it: the password is
+    #: shown this once and stored only as its Argon2id hash.
+    dashboard_admin_email: str | None = None
+    dashboard_admin_password: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -144,6 +149,15 @@ def _ensure_database_connection(
         result.changes.append(f"created the database connection {DATABASE_CONNECTION_NAME}")
 
 
+def _ensure_dashboard_admin(session: Session, runtime: TenantRuntime, result: InitResult) -> None:
+    if accounts.has_admin(session):
+        return
+    made = accounts.create_admin(session, runtime.clock.now(), accounts.DEFAULT_ADMIN_EMAIL)
+    result.dashboard_admin_email = made.row.email
+    result.dashboard_admin_password = made.password
+    result.changes.append(f"created the dashboard admin {made.row.email}")
+
+
 def initialise_tenant(runtime: TenantRuntime) -> InitResult:
     """Migrate the database and create what a new tenant needs."""
     migrate.upgrade(runtime.engine, "tenant")
@@ -157,6 +171,7 @@ def initialise_tenant(runtime: TenantRuntime) -> InitResult:
         _ensure_management_api(session, runtime, result)
         _ensure_admin_client(session, runtime, result)
         _ensure_database_connection(session, runtime, result)
+        _ensure_dashboard_admin(session, runtime, result)
         session.commit()
     return result
 

@@ -21,6 +21,7 @@ from expressway.tenant.rows.connections import (
     ScimConfigurationRow,
     ScimTokenRow,
 )
+from expressway.tenant.rows.dashboard import DashboardAdminRow, DashboardSessionRow
 from expressway.tenant.rows.keys import SigningKeyRow
 from expressway.tenant.rows.logs import LogEventRow
 from expressway.tenant.rows.organizations import (
@@ -50,6 +51,8 @@ __all__ = [
     "ConnectionProfileRow",
     "ConnectionRow",
     "ConsentRow",
+    "DashboardAdminRow",
+    "DashboardSessionRow",
     "LogEventRow",
     "LoginSessionClientRow",
     "LoginSessionRow",

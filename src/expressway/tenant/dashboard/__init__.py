@@ -1,0 +1,1 @@
+"""The tenant's dashboard at ``/dashboard``: server-rendered pages over the tenant's services."""
