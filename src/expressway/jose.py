@@ -7,9 +7,11 @@ rules about which algorithms are acceptable live here, in one place.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeGuard
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +24,10 @@ from joserfc.jwk import KeySet, RSAKey
 #: verified with a key set of public keys must not be forgeable with one of those public keys.
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "PS256")
 MIN_RSA_BITS = 2048
+#: The default bound on a token's length: far above any token seen in practice (an access
+#: token listing hundreds of permissions is under 100 KB), so that a token's size bounds the work
+#: done before any key is involved. Callers that know their tokens are small pass a lower one.
+MAX_TOKEN_LENGTH = 262_144
 
 
 class JoseFailure(Exception):
@@ -104,7 +110,16 @@ def sign_jwt(
 
 
 def key_set(jwks: Iterable[Mapping[str, Any]]) -> KeySet:
-    return KeySet([RSAKey.import_key(dict(k)) for k in jwks])
+    return KeySet([_imported_key(json.dumps(dict(k), sort_keys=True)) for k in jwks])
+
+
+@lru_cache(maxsize=256)
+def _imported_key(canonical_jwk: str) -> RSAKey:
+    # Importing an RSA key rebuilds it from its numbers, about 0.1 ms, and a client's key is
+    # imported again on every token request it authenticates; the JWK's text names the key
+    # exactly, so the same text is the same key. The cache is bounded: varying a header's kid
+    # only evicts entries.
+    return RSAKey.import_key(json.loads(canonical_jwk))
 
 
 def peek_header(token: str) -> dict[str, Any]:
@@ -115,7 +130,8 @@ def peek_header(token: str) -> dict[str, Any]:
         head = token.split(".", 1)[0]
         padded = head + "=" * (-len(head) % 4)
         header = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, IndexError) as exc:
+    # A header of thousands of nested arrays exhausts the parser's recursion: a bad token too.
+    except (ValueError, IndexError, RecursionError) as exc:
         raise JoseFailure("token is not a compact JWS") from exc
     if not isinstance(header, dict):
         raise JoseFailure("token header is not a JSON object")
@@ -127,12 +143,15 @@ def verify_jwt(
     keys: KeySet,
     *,
     algorithms: Iterable[str] = ASYMMETRIC_ALGORITHMS,
+    max_length: int = MAX_TOKEN_LENGTH,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify the signature of ``token`` with ``keys``; answer ``(header, claims)``.
 
     Only the signature is checked here: the caller checks ``iss``, ``aud``, ``exp`` and the rest
     with :func:`check_claims`, because each caller's rules for them differ.
     """
+    if len(token) > max_length:
+        raise JoseFailure(f"token is longer than {max_length} characters")
     allowed = [a for a in algorithms if a in ASYMMETRIC_ALGORITHMS]
     header = peek_header(token)
     if header.get("alg") not in allowed:
@@ -143,9 +162,13 @@ def verify_jwt(
         decoded = jwt.decode(token, keys, algorithms=allowed)
     except JoseError as exc:
         raise JoseFailure(f"signature verification failed ({exc.error})") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise JoseFailure("token is malformed") from exc
     return dict(decoded.header), dict(decoded.claims)
+
+
+def _is_time(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_claims(
@@ -158,11 +181,15 @@ def check_claims(
 ) -> None:
     """Check ``exp`` (required), ``nbf``, ``iss`` and ``aud``; raise :class:`JoseFailure`."""
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    # JSON parsers accept NaN and Infinity; a NaN exp compares false with everything, so it
+    # would never expire. Only finite numbers are times.
+    if not _is_time(exp):
         raise JoseFailure("exp is missing or not a number")
     if exp + leeway <= now:
         raise JoseFailure("token is expired")
     nbf = claims.get("nbf")
+    if nbf is not None and not _is_time(nbf):
+        raise JoseFailure("nbf is not a number")
     if isinstance(nbf, int | float) and nbf - leeway > now:
         raise JoseFailure("token is not yet valid")
     if issuer is not None and claims.get("iss") != issuer:
@@ -170,6 +197,7 @@ def check_claims(
     if audience is not None:
         expected = {audience} if isinstance(audience, str) else set(audience)
         aud = claims.get("aud")
-        given = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else set()
+        listed = aud if isinstance(aud, list) else [aud]
+        given = {value for value in listed if isinstance(value, str)}
         if not expected & given:
             raise JoseFailure("aud is not the expected audience")

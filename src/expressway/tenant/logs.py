@@ -50,22 +50,47 @@ def record(
     user_agent: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> LogEventRow:
+    """Add an event to ``session``. Its fields often quote the request (a name, a path, a user
+    agent), so every string is made storable: NUL characters, which PostgreSQL refuses, become
+    U+FFFD, and each field is cut to its column's length. Logging a refusal never fails."""
+    fields = {
+        "description": description or DESCRIPTIONS.get(type),
+        "client_id": client_id,
+        "client_name": client_name,
+        "user_id": user_id,
+        "user_name": user_name,
+        "connection": connection,
+        "connection_id": connection_id,
+        "organization_id": organization_id,
+        "organization_name": organization_name,
+        "ip": ip,
+        "user_agent": user_agent,
+    }
     row = LogEventRow(
         log_id=new_log_id(at),
         date=at,
         type=type,
-        description=description or DESCRIPTIONS.get(type),
-        client_id=client_id,
-        client_name=client_name,
-        user_id=user_id,
-        user_name=user_name,
-        connection=connection,
-        connection_id=connection_id,
-        organization_id=organization_id,
-        organization_name=organization_name,
-        ip=ip,
-        user_agent=user_agent,
-        details=details or {},
+        details=_storable(details or {}),
+        **{name: _fitted(name, value) for name, value in fields.items()},
     )
     session.add(row)
     return row
+
+
+def _fitted(column: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    length = getattr(LogEventRow.__table__.c[column].type, "length", None)
+    text = value.replace("\x00", "\ufffd")
+    return text[:length] if length else text
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (a JSON document) with no NUL character in any string or key."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value

@@ -98,7 +98,9 @@ class _NoRedirect(Exception):
         self.client = client
 
 
-@router.api_route("/authorize", methods=["GET", "POST"], summary="Start a login")
+# Two routes, not one with two methods: each then has its own OpenAPI operation id.
+@router.get("/authorize", summary="Start a login")
+@router.post("/authorize", summary="Start a login (form-serialized parameters)")
 async def authorize(request: Request) -> Response:
     pairs: list[tuple[str, Any]] = list(request.query_params.multi_items())
     if request.method == "POST":

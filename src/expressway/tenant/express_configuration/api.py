@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +33,7 @@ from expressway.tenant.rows import ClientRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import clients as clients_service
 from expressway.tenant.services import express_configuration_causes as causes
+from expressway.web.schemas import StrictBody
 
 router = APIRouter(tags=["Express Configuration"])
 
@@ -41,10 +42,13 @@ ResultT = TypeVar("ResultT")
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 #: The body may be empty (``/scim``) but never large.
 MAX_BODY_BYTES = 16_384
+#: The admin's token carries two permissions and an organization; a longer one is refused unread.
+MAX_TOKEN_LENGTH = 16_384
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class _Body(StrictBody):
+    """Unknown properties refused, no coercion, and no NUL character (which PostgreSQL cannot
+    store: without this check it surfaced as a database error in the wrong error shape)."""
 
 
 class SsoBody(_Body):
@@ -74,6 +78,72 @@ class ScimBody(_Body):
     issuer: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
 
+# --- The answers, as the OpenAPI document describes them (the handlers build them by hand) ---
+
+
+class _Reference(BaseModel):
+    id: str
+    name: str
+
+
+class SsoAnswer(BaseModel):
+    connection: _Reference
+    organization: _Reference
+    redirect_uri: str
+    initiate_login_uri: str
+    global_token_revocation_endpoint: str
+    domain_aliases: list[str]
+
+
+class ScimAnswer(BaseModel):
+    scim_base_url: str
+    token: str
+    token_id: str
+    valid_until: str | None
+
+
+class OAuthErrorAnswer(BaseModel):
+    """RFC 6750 §3.1 / RFC 6749 §5.2: a bad token, a bad body, or a missing object."""
+
+    error: str
+    error_description: str
+
+
+class _Cause(BaseModel):
+    error_summary: str = Field(alias="errorSummary")
+    reason: str
+    remediation: str
+
+
+class RefusalAnswer(BaseModel):
+    """SPEC §4.1: every missing prerequisite, by cause code."""
+
+    error_code: str = Field(alias="errorCode")
+    error_summary: str = Field(alias="errorSummary")
+    error_causes: list[_Cause] = Field(alias="errorCauses")
+
+
+def _documented(body: type[BaseModel], answer: type[BaseModel]) -> dict[str, Any]:
+    """The route arguments that put the request body and every answer in the OpenAPI document."""
+    return {
+        "response_model": None,
+        "responses": {
+            200: {"model": answer},
+            400: {"model": OAuthErrorAnswer},
+            401: {"model": OAuthErrorAnswer},
+            403: {"model": RefusalAnswer | OAuthErrorAnswer},
+            404: {"model": OAuthErrorAnswer},
+            409: {"model": OAuthErrorAnswer},
+        },
+        "openapi_extra": {
+            "requestBody": {
+                "required": body is SsoBody,
+                "content": {"application/json": {"schema": body.model_json_schema()}},
+            }
+        },
+    }
+
+
 class _Failure(Exception):
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
         super().__init__(str(body))
@@ -99,7 +169,10 @@ def _authenticate(request: Request, runtime: TenantRuntime) -> service.Admin:
         token = token.strip()
         kid = jose.peek_header(token).get("kid")
         _, claims = jose.verify_jwt(
-            token, runtime.signing_keys.verification_keys(kid), algorithms=("RS256",)
+            token,
+            runtime.signing_keys.verification_keys(kid),
+            algorithms=("RS256",),
+            max_length=MAX_TOKEN_LENGTH,
         )
         jose.check_claims(
             claims,
@@ -270,7 +343,11 @@ def _endpoint(runtime: TenantRuntime, path: str) -> str:
     return runtime.settings.tenant_issuer + path
 
 
-@router.post("/express-configure/v1/sso", summary="Express Configure SSO and Universal Logout")
+@router.post(
+    "/express-configure/v1/sso",
+    summary="Express Configure SSO and Universal Logout",
+    **_documented(SsoBody, SsoAnswer),
+)
 async def express_configure_sso(request: Request) -> JSONResponse:
     def work(
         session: Session, runtime: TenantRuntime, admin: service.Admin, raw: bytes
@@ -307,7 +384,11 @@ async def express_configure_sso(request: Request) -> JSONResponse:
     return await _run(request, "SSO", work, answer)
 
 
-@router.post("/express-configure/v1/scim", summary="Express Configure SCIM")
+@router.post(
+    "/express-configure/v1/scim",
+    summary="Express Configure SCIM",
+    **_documented(ScimBody, ScimAnswer),
+)
 async def express_configure_scim(request: Request) -> JSONResponse:
     def work(
         session: Session, runtime: TenantRuntime, admin: service.Admin, raw: bytes

@@ -21,6 +21,9 @@ RowT = TypeVar("RowT")
 DEFAULT_PAGE_SIZE = 50
 #: Auth0 serves at most this many records through offset paging; past it, checkpoints.
 OFFSET_PAGING_LIMIT = 1000
+#: A Management API token lists at most the API's scopes, a few kilobytes; a longer bearer
+#: token is refused unread.
+MAX_TOKEN_LENGTH = 16_384
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,10 @@ def authenticate(request: Request, runtime: TenantRuntime) -> Caller:
     try:
         kid = jose.peek_header(token).get("kid")
         _, claims = jose.verify_jwt(
-            token, runtime.signing_keys.verification_keys(kid), algorithms=("RS256",)
+            token,
+            runtime.signing_keys.verification_keys(kid),
+            algorithms=("RS256",),
+            max_length=MAX_TOKEN_LENGTH,
         )
         jose.check_claims(
             claims,

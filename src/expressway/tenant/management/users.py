@@ -120,22 +120,24 @@ class IdentityOut(BaseModel):
 class UserOut(BaseModel):
     """A user as Auth0 shows one; never the password hash. Unset fields are left out."""
 
+    # The fields that may be None default to it, so that the OpenAPI document does not call
+    # them required: an answer leaves them out when they are unset.
     user_id: str
-    email: str | None
+    email: str | None = None
     email_verified: bool
-    username: str | None
-    name: str | None
-    given_name: str | None
-    family_name: str | None
-    nickname: str | None
-    picture: str | None
+    username: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
     blocked: bool
     app_metadata: dict[str, Any]
     user_metadata: dict[str, Any]
     identities: list[IdentityOut]
     created_at: str
     updated_at: str
-    last_login: str | None
+    last_login: str | None = None
     logins_count: int
 
     @classmethod
