@@ -66,7 +66,7 @@ CAUSES: dict[str, Cause] = {
     HOME_REALM_DISCOVERY_DISABLED: Cause(
         "Home Realm Discovery is not enabled on the SaaS application.",
         "In the tenant, turn on Home Realm Discovery for the SaaS application (Applications > "
-        "the application > Login Experience), or through the Management API: PATCH "
+        "the application > Okta Integration Network), or through the Management API: PATCH "
         '/api/v2/clients/{client_id} with {"home_realm_discovery": true}.',
     ),
     NOT_ORGANIZATION_MEMBER: Cause(
@@ -113,7 +113,7 @@ CAUSES: dict[str, Cause] = {
     ORGANIZATION_PROMPT_DISABLED: Cause(
         "The OIN client does not require an organization with a login prompt.",
         "In the tenant, set the OIN client's organization behavior to require an organization "
-        "with a prompt (Applications > the OIN client > Login Experience), or through the "
+        "with a prompt (Applications > the OIN client > Organizations), or through the "
         'Management API: PATCH /api/v2/clients/{oin_client_id} with {"organization_usage": '
         '"require", "organization_require_behavior": "pre_login_prompt"}.',
     ),

@@ -137,6 +137,8 @@ def test_the_sign_on_tab_shows_the_button_and_the_stored_configuration(
     assert "/admin/static/express-configure.js" in page
     assert "con-org_1-okta" in page
     assert "https://vendor.example/oauth/gtr/con-org_1" in page
+    # Marked for the script, which says it is out of date once the button succeeds.
+    assert '<div data-refreshed-by="sso">' in page
 
 
 def _with_scim(workforce: Workforce, app_id: str) -> None:

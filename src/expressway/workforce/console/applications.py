@@ -47,6 +47,7 @@ TABS = (
     ("sign-on", "Sign On"),
     ("provisioning", "Provisioning"),
     ("assignments", "Assignments"),
+    ("push-groups", "Push Groups"),
 )
 #: Jobs the Provisioning tab lists, newest first.
 JOB_LIMIT = 50
@@ -94,7 +95,7 @@ def add_from_catalog(ctx: ConsolePage, form: CheckedForm, catalog_key: str) -> R
 # --- an instance ------------------------------------------------------------------------------
 
 
-def _instance(ctx: Console, app_id: str) -> tuple[AppRow, OinSubmissionRow | None]:
+def find_instance(ctx: Console, app_id: str) -> tuple[AppRow, OinSubmissionRow | None]:
     app = apps_service.find(ctx.session, ctx.org.id, app_id)
     submission = (
         ctx.session.get(OinSubmissionRow, app.oin_submission_id)
@@ -104,7 +105,7 @@ def _instance(ctx: Console, app_id: str) -> tuple[AppRow, OinSubmissionRow | Non
     return app, submission
 
 
-def _tab(
+def tab_page(
     ctx: Console,
     app: AppRow,
     submission: OinSubmissionRow | None,
@@ -141,14 +142,14 @@ def instance(ctx: ConsolePage, app_id: str) -> Response:
 
 @router.get("/apps/{app_id}/general")
 def general(ctx: ConsolePage, app_id: str, notice: str | None = None) -> Response:
-    app, submission = _instance(ctx, app_id)
+    app, submission = find_instance(ctx, app_id)
     oauth_client = app.settings.get("oauthClient") if isinstance(app.settings, dict) else None
     redirect_uris = (
         [u for u in oauth_client.get("redirect_uris", []) if isinstance(u, str)]
         if isinstance(oauth_client, dict)
         else []
     )
-    return _tab(ctx, app, submission, "general", notice, redirect_uris=redirect_uris)
+    return tab_page(ctx, app, submission, "general", notice, redirect_uris=redirect_uris)
 
 
 @router.post("/apps/{app_id}/lifecycle/{action}")
@@ -167,9 +168,9 @@ def app_lifecycle(ctx: ConsolePage, form: CheckedForm, app_id: str, action: str)
 
 @router.get("/apps/{app_id}/sign-on")
 def sign_on(ctx: ConsolePage, app_id: str, notice: str | None = None) -> Response:
-    app, submission = _instance(ctx, app_id)
+    app, submission = find_instance(ctx, app_id)
     actions = oin_service.express_configure_actions(submission) if submission else None
-    return _tab(
+    return tab_page(
         ctx, app, submission, "sign-on", notice, sso=_configuration(app, "sso"), actions=actions
     )
 
@@ -181,7 +182,7 @@ def sign_on(ctx: ConsolePage, app_id: str, notice: str | None = None) -> Respons
 def provisioning(
     ctx: ConsolePage, app_id: str, notice: str | None = None, state: str | None = None
 ) -> Response:
-    app, submission = _instance(ctx, app_id)
+    app, submission = find_instance(ctx, app_id)
     actions = oin_service.express_configure_actions(submission) if submission else None
     configured = targets.has_scim(app)
     chosen = state if state in JOB_STATES else None
@@ -213,7 +214,7 @@ def provisioning(
             .limit(IMPORT_LIMIT)
         ).all()
         context["imports"] = [(run, imports.job_of(ctx.session, run)) for run in runs]
-    return _tab(ctx, app, submission, "provisioning", notice, **context)
+    return tab_page(ctx, app, submission, "provisioning", notice, **context)
 
 
 def _subject_names(ctx: Console, found: list[ProvisioningJobRow]) -> dict[str, str]:
@@ -304,7 +305,7 @@ def import_run(
 
 @router.get("/apps/{app_id}/assignments")
 def assignments_tab(ctx: ConsolePage, app_id: str, notice: str | None = None) -> Response:
-    app, submission = _instance(ctx, app_id)
+    app, submission = find_instance(ctx, app_id)
     assigned: list[tuple[AppUserRow, UserRow]] = list(
         ctx.session.execute(
             select(AppUserRow, UserRow)
@@ -327,7 +328,7 @@ def assignments_tab(ctx: ConsolePage, app_id: str, notice: str | None = None) ->
     all_groups = ctx.session.scalars(
         groups_service.list_statement(ctx.org.id).limit(LIST_LIMIT)
     ).all()
-    return _tab(
+    return tab_page(
         ctx,
         app,
         submission,

@@ -7,10 +7,11 @@ from expressway.workforce.console import (
     auth,
     directory,
     express_configure,
+    group_push,
     oin,
     reports,
 )
 
 console_router = APIRouter()
-for _module in (auth, directory, applications, oin, reports, express_configure):
+for _module in (auth, directory, applications, group_push, oin, reports, express_configure):
     console_router.include_router(_module.router)

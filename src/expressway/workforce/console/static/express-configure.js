@@ -89,6 +89,20 @@
     }
     box.appendChild(list);
     outcome.replaceChildren(box);
+    markRefreshed(kind);
+  }
+
+  // What the page showed of the stored configuration is now out of date: say so, with a link
+  // that reloads it, rather than leave "Not configured yet" beside a success.
+  function markRefreshed(kind) {
+    document.querySelectorAll('[data-refreshed-by="' + kind + '"]').forEach(function (node) {
+      var note = element("p", "Express Configure changed this. ", "ec-refreshed");
+      var link = element("a", "Reload the page to see it");
+      link.href = window.location.pathname;
+      note.appendChild(link);
+      note.appendChild(document.createTextNode("."));
+      node.replaceWith(note);
+    });
   }
 
   function showProblem(outcome, message) {
@@ -151,8 +165,14 @@
     button.setAttribute("aria-busy", "true");
     outcome.replaceChildren();
     status.textContent = "Starting Express Configure…";
+    // A window left by an earlier attempt is closed: each attempt has a window of its own (a named
+    // window would be reused while the earlier one is still closing, and nothing would open).
+    if (widget.popup && !widget.popup.closed) {
+      widget.popup.close();
+    }
     // Opened now, while the click still counts as the person's, so no blocker stops it.
-    var popup = window.open("", "expressway-express-configure", "popup,width=560,height=760");
+    var popup = window.open("", "_blank", "popup,width=560,height=760");
+    widget.popup = popup;
     if (popup) {
       popup.opener = null;
     }
@@ -188,7 +208,7 @@
       status.textContent = "";
       showProblem(outcome, "The console could not reach the server. Check your connection and retry.");
     } finally {
-      // A newer attempt owns the window (it has the same name) and the button now.
+      // A newer attempt owns the button now, and has closed this attempt's window.
       if (widget.attempt !== attempt) {
         return;
       }
