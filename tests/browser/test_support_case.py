@@ -39,9 +39,10 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import SCREENSHOTS, chromium_path
+from tests.browser.universal_login import TIMEOUT, walk_the_tenant
+from tests.browser.universal_login import express_configure as click_express_configure
 from tests.interop.conftest import free_port, initialise_tenant, tenant_environment, tenant_server
 
 pytestmark = pytest.mark.interop
@@ -53,8 +54,6 @@ ORGANIZATION = "acme"
 DOMAIN = "acme.example"
 IT_ADMIN = f"it-admin@{DOMAIN}"
 IT_ADMIN_PASSWORD = "Correct-Horse-Battery-7"
-#: Milliseconds Playwright waits for a page, a popup or an element.
-TIMEOUT = 20_000
 INSTANCE = "Vendor SaaS (test)"
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -311,61 +310,28 @@ def open_instance(page: Page, tab: str) -> None:
     expect(page.get_by_role("link", name=tab, exact=True)).to_have_attribute("aria-current", "page")
 
 
-def walk_the_tenant(popup: Page, callback: str, shots: dict[str, str]) -> None:
-    """The IT admin at the tenant's Universal Login: organization, e-mail, password, consent,
-    until the tenant sends the window back to the workforce (whose console then closes it).
-
-    ``shots`` names the screenshot to take of a page the first time it shows (``organization``,
-    ``consent``)."""
-    popup.wait_for_url(lambda url: not url.startswith("about:"), timeout=TIMEOUT)
-    for _ in range(12):
-        try:
-            popup.wait_for_load_state("load", timeout=TIMEOUT)
-            if popup.is_closed() or popup.url.startswith(callback):
-                return
-            if popup.locator("#organization_name").count():
-                popup.fill("#organization_name", ORGANIZATION)
-                if "organization" in shots:
-                    shot(popup, shots.pop("organization"))
-                action = popup.locator("#organization_name")
-            elif popup.locator("#password").count():
-                if not popup.input_value("#email"):
-                    popup.fill("#email", IT_ADMIN)
-                popup.fill("#password", IT_ADMIN_PASSWORD)
-                action = popup.locator("#password")
-            elif popup.locator("#email").count():
-                popup.fill("#email", IT_ADMIN)
-                action = popup.locator("#email")
-            elif popup.locator('button[value="accept"]').count():
-                if "consent" in shots:
-                    shot(popup, shots.pop("consent"))
-                with popup.expect_navigation(timeout=TIMEOUT):
-                    popup.click('button[value="accept"]')
-                continue
-            else:
-                raise AssertionError(f"unexpected tenant page {popup.url}: {popup.content()[:800]}")
-            with popup.expect_navigation(timeout=TIMEOUT):
-                action.press("Enter")
-        except PlaywrightError:
-            if popup.is_closed():
-                return
-            raise
-    raise AssertionError(f"the tenant never sent the admin back; last page {popup.url}")
-
-
 def express_configure(
     page: Page, systems: Systems, button: str, outcome: str, shots: dict[str, str] | None = None
 ) -> Response:
-    """Click ``button``, go through the tenant in the window it opens, and answer the console
-    XHR's answer that settles the attempt (the one that is not a 202)."""
-    with page.expect_response(
-        lambda r: "/express-configure/flows/" in r.url and r.status != 202, timeout=60_000
-    ) as settled:
-        with page.expect_popup(timeout=TIMEOUT) as opened:
-            page.get_by_role("button", name=button).click()
-        walk_the_tenant(opened.value, systems.callback, dict(shots or {}))
-    expect(page.locator(outcome)).to_be_visible(timeout=TIMEOUT)
-    return settled.value
+    """Click ``button`` and go through the tenant as the IT admin; ``shots`` names the
+    screenshot of a tenant page (``organization``, ``consent``) the first time it shows."""
+    names = shots or {}
+
+    def on_page(kind: str, popup: Page) -> None:
+        if kind in names:
+            shot(popup, names[kind])
+
+    def walk(popup: Page) -> None:
+        walk_the_tenant(
+            popup,
+            organization=ORGANIZATION,
+            email=IT_ADMIN,
+            password=IT_ADMIN_PASSWORD,
+            callback=systems.callback,
+            on_page=on_page,
+        )
+
+    return click_express_configure(page, button, outcome, walk)
 
 
 def readiness_check(page: Page, check_id: str) -> Locator:

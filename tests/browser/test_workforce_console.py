@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import SCREENSHOTS as BROWSER_SCREENSHOTS
 from tests.browser.conftest import chromium_path
+from tests.browser.universal_login import TIMEOUT, express_configure, walk_the_tenant
 from tests.e2e.story import EC_API, PASSWORD, prepare_tenant
 from tests.interop.conftest import LiveTenant, live_tenant  # noqa: F401 - session fixture
 from tests.interop.workforce_server import LiveWorkforce, live_workforce  # noqa: F401
@@ -28,8 +28,6 @@ pytestmark = pytest.mark.interop
 
 SCREENSHOTS = BROWSER_SCREENSHOTS / "workforce"
 ADMIN_PASSWORD = "Console-Admin-Password-1"
-#: Milliseconds Playwright waits for a page, a popup or an element.
-TIMEOUT = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -61,58 +59,26 @@ def _admin_login(workforce: LiveWorkforce, http: httpx.Client) -> str:
     return login
 
 
-def _walk_the_tenant(popup: Page, email: str, organization: str, callback: str) -> None:
-    """The IT admin at the tenant's Universal Login: organization, e-mail, password, consent,
-    until the tenant sends the window back to the workforce (whose console then closes it)."""
-    # The console opens the window blank, then sends it to the tenant.
-    popup.wait_for_url(lambda url: not url.startswith("about:"), timeout=TIMEOUT)
-    for _ in range(12):
-        try:
-            popup.wait_for_load_state("load", timeout=TIMEOUT)
-            if popup.is_closed() or popup.url.startswith(callback):
-                return
-            if popup.locator("#organization_name").count():
-                popup.fill("#organization_name", organization)
-                action = popup.locator("#organization_name")
-            elif popup.locator("#password").count():
-                if not popup.input_value("#email"):
-                    popup.fill("#email", email)
-                popup.fill("#password", PASSWORD)
-                action = popup.locator("#password")
-            elif popup.locator("#email").count():
-                popup.fill("#email", email)
-                action = popup.locator("#email")
-            elif popup.locator('button[value="accept"]').count():
-                _shot(popup, "08-tenant-consent")
-                with popup.expect_navigation(timeout=TIMEOUT):
-                    popup.click('button[value="accept"]')
-                continue
-            else:
-                raise AssertionError(f"unexpected tenant page {popup.url}: {popup.content()[:800]}")
-            with popup.expect_navigation(timeout=TIMEOUT):
-                action.press("Enter")
-        except PlaywrightError:
-            if popup.is_closed():
-                return
-            raise
-    raise AssertionError(f"the tenant never sent the admin back; last page {popup.url}")
-
-
 def _express_configure(
     page: Page, tenant: dict[str, Any], callback: str, outcome_selector: str
 ) -> Response:
-    """Click the button, go through the tenant in the window it opens, and answer the last
-    answer of the console's XHR that follows the attempt (the one that is not a 202)."""
-    with page.expect_response(
-        lambda r: "/express-configure/flows/" in r.url and r.status != 202, timeout=60_000
-    ) as settled:
-        with page.expect_popup(timeout=TIMEOUT) as opened:
-            page.get_by_role("button", name="Express Configure SSO & UL").click()
-        _walk_the_tenant(
-            opened.value, tenant["email"], tenant["organization"]["name"], callback=callback
+    """Click the button and go through the tenant as its admin; screenshot the consent page."""
+
+    def on_page(kind: str, popup: Page) -> None:
+        if kind == "consent":
+            _shot(popup, "08-tenant-consent")
+
+    def walk(popup: Page) -> None:
+        walk_the_tenant(
+            popup,
+            organization=tenant["organization"]["name"],
+            email=tenant["email"],
+            password=PASSWORD,
+            callback=callback,
+            on_page=on_page,
         )
-    expect(page.locator(outcome_selector)).to_be_visible(timeout=TIMEOUT)
-    return settled.value
+
+    return express_configure(page, "Express Configure SSO & UL", outcome_selector, walk)
 
 
 def _fix_the_tenant(tenant: dict[str, Any]) -> None:
