@@ -9,6 +9,7 @@ with Keycloak's default parameters, are timed in-process beside it: the password
 bounds a login.
 
     .venv/bin/python bench/password_logins.py [--seconds 20] [--browsers 4]
+    .venv/bin/python bench/password_logins.py --profile /tmp/logins.txt   # py-spy collapsed stacks
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from _harness import Management, Meter, percentile, rss_mb, tenant, write_json
+from _harness import Management, Meter, percentile, profiled, rss_mb, tenant, write_json
 from argon2 import PasswordHasher
 
 from expressway import hashing
@@ -142,7 +143,9 @@ def prepare(url: str, admin: dict[str, str], users: int) -> tuple[str, list[str]
     return client["client_id"], emails
 
 
-def run(seconds: float, browsers: int, data_dir: Path) -> dict[str, Any]:
+def run(
+    seconds: float, browsers: int, data_dir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     with tenant(data_dir) as server:
         client_id, emails = prepare(server.url, server.extra["admin"], browsers * 2)
         log_in(server.url, client_id, emails[0])  # warm-up
@@ -160,13 +163,14 @@ def run(seconds: float, browsers: int, data_dir: Path) -> dict[str, Any]:
                 except (RuntimeError, httpx.HTTPError) as error:
                     failures.append(str(error))
 
-        meter = Meter(server.pid).start()
-        threads = [threading.Thread(target=browse, args=(n,)) for n in range(browsers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        meter.stop()
+        with profiled(server.pid, profile):
+            meter = Meter(server.pid).start()
+            threads = [threading.Thread(target=browse, args=(n,)) for n in range(browsers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            meter.stop()
         if failures:
             raise RuntimeError(f"{len(failures)} logins failed, the first: {failures[0]}")
         logins = len(timings)
@@ -191,6 +195,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--browsers", type=int, default=4, help="concurrent logins")
     parser.add_argument("--verifies", type=int, default=10, help="in-process Argon2 verifies")
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of the tenant here"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench/results/password_logins.json"))
     arguments = parser.parse_args()
     ours = argon2_parameters()
@@ -202,7 +209,7 @@ def main() -> None:
         },
     }
     with tempfile.TemporaryDirectory(prefix="login-bench-") as scratch:
-        result = run(arguments.seconds, arguments.browsers, Path(scratch))
+        result = run(arguments.seconds, arguments.browsers, Path(scratch), arguments.profile)
     report = {
         "argon2id": hashes,
         "http": result,

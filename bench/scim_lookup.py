@@ -112,16 +112,18 @@ def user_name(index: int) -> str:
     return f"Employee.{index:06d}@Bench.Example"
 
 
-def seed(database_url: str, connection_id: str, connection_name: str, count: int) -> float:
-    """``count`` SCIM users inserted in bulk; answers the seconds it took."""
+def seed(
+    database_url: str, connection_id: str, connection_name: str, count: int, start: int = 0
+) -> float:
+    """The SCIM users ``start`` to ``count - 1`` inserted in bulk; answers the seconds it took."""
     engine = make_engine(database_url)
     started = time.perf_counter()
     now = datetime.now(UTC)
     with engine.begin() as db:
-        for start in range(0, count, CHUNK):
+        for chunk in range(start, count, CHUNK):
             users: list[dict[str, Any]] = []
             scim_users: list[dict[str, Any]] = []
-            for index in range(start, min(start + CHUNK, count)):
+            for index in range(chunk, min(chunk + CHUNK, count)):
                 name = user_name(index)
                 external_id = f"00u{index:010d}"
                 user_id = f"okta|{connection_name}|{external_id}"

@@ -6,7 +6,10 @@ Each server runs on loopback in its own process; ``wrk`` drives it with keep-ali
 every pre-signed client assertion once (both servers refuse a replayed ``jti``). The server's
 CPU time and RSS are read from ``/proc``.
 
-    .venv/bin/python bench/token_endpoint.py [--seconds 15] [--connections 16]
+    .venv/bin/python bench/token_endpoint.py [--seconds 15] [--connections 16] [--workers 2]
+
+With ``--workers N`` the tenant runs as ``expressway tenant serve --workers N`` (N processes on
+one database); its CPU time and RSS are then those of all its processes.
 """
 
 from __future__ import annotations
@@ -32,18 +35,21 @@ from urllib.parse import urlencode
 
 import httpx
 from _harness import (
+    CLI,
     NODE,
     NODE_MODULES,
     Management,
     Meter,
     Server,
     WrkResult,
+    cpu_seconds,
+    expressway_environment,
     free_port,
+    initialise_tenant,
     profiled,
     rss_mb,
     run_wrk,
     serve,
-    tenant,
     write_json,
 )
 from cryptography.hazmat.primitives import hashes, serialization
@@ -168,6 +174,55 @@ def sign_bodies(signer: Signer, count: int, path: Path) -> Path:
 # --- one server under load ------------------------------------------------------------------
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a ``serve --workers`` supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(children.get(current, []))
+    return tree
+
+
+class TreeMeter(Meter):
+    """:class:`Meter` over a process and its descendants: CPU time and RSS summed."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid)
+        self.pids = process_tree(pid)
+
+    def _cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def _rss(self) -> float:
+        return sum(rss_mb(pid) for pid in self.pids)
+
+    def _sample(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.peak_rss_mb = max(self.peak_rss_mb, self._rss())
+
+    def start(self) -> TreeMeter:
+        self._cpu_start = self._cpu()
+        self._wall_start = time.perf_counter()
+        self.peak_rss_mb = self._rss()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        self.wall_seconds = time.perf_counter() - self._wall_start
+        self.cpu_seconds = self._cpu() - self._cpu_start
+        self.peak_rss_mb = max(self.peak_rss_mb, self._rss())
+
+
 @dataclass
 class Contender:
     name: str
@@ -208,7 +263,7 @@ def measure(
 ) -> dict[str, Any]:
     pid = contender.server.pid
     token = check_one_token(contender, scratch)
-    idle_rss = rss_mb(pid)
+    idle_rss = TreeMeter(pid)._rss()
     warm_bodies = sign_bodies(contender.signer, warmup, scratch / f"{contender.name}-warm.txt")
     warm = run_wrk(contender.token_endpoint, warm_bodies, connections=connections, seconds=seconds)
     if warm.non_2xx or warm.socket_errors:
@@ -217,7 +272,7 @@ def measure(
     needed = math.ceil(warm.per_second * seconds * 2) + 200
     bodies = sign_bodies(contender.signer, needed, scratch / f"{contender.name}-run.txt")
     with profiled(pid, profile):
-        meter = Meter(pid).start()
+        meter = TreeMeter(pid).start()
         result: WrkResult = run_wrk(
             contender.token_endpoint, bodies, connections=connections, seconds=seconds
         )
@@ -225,6 +280,7 @@ def measure(
     per_core = result.per_second / meter.cores_used if meter.cores_used else 0.0
     return {
         "server": contender.name,
+        "processes": len(meter.pids),
         "requests": result.requests,
         "seconds": round(result.seconds, 2),
         "requests_per_second": round(result.per_second, 1),
@@ -254,67 +310,84 @@ def new_client_key() -> tuple[bytes, bytes]:
 
 
 @contextmanager
-def expressway(scratch: Path) -> Iterator[Contender]:
-    """The tenant with an API whose tokens are RS256, and a machine client authenticated by
-    ``private_key_jwt`` holding a client grant for it: all made through the Management API."""
-    data_dir = scratch / "tenant"
-    with tenant(data_dir) as server:
-        api = Management(server.url, server.extra["admin"])
-        try:
-            api(
-                "POST",
-                "/resource-servers",
-                {
-                    "identifier": API,
-                    "name": "Bench API",
-                    "signing_alg": "RS256",
-                    "token_lifetime": 86400,
-                    "scopes": [{"value": SCOPE, "description": "Read"}],
-                },
-            )
-            client = api(
-                "POST",
-                "/clients",
-                {
-                    "name": "Bench machine",
-                    "app_type": "non_interactive",
-                    "grant_types": ["client_credentials"],
-                },
-            )
-            private, public = new_client_key()
-            client_id = client["client_id"]
-            credential = api(
-                "POST",
-                f"/clients/{client_id}/credentials",
-                {"credential_type": "public_key", "pem": public.decode(), "alg": "RS256"},
-            )
-            api(
-                "PATCH",
-                f"/clients/{client_id}",
-                {
-                    "client_authentication_methods": {
-                        "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
-                    }
-                },
-            )
-            api(
-                "POST",
-                "/client-grants",
-                {"client_id": client_id, "audience": API, "scope": [SCOPE]},
-            )
-        finally:
-            api.close()
+def tenant(data_dir: Path, workers: int) -> Iterator[Server]:
+    """``expressway tenant serve --workers N`` on a free port, initialised; ``extra`` holds the
+    admin client."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = expressway_environment(data_dir, tenant=url)
+    admin = initialise_tenant(env)
+    command = [*CLI, "tenant", "serve", "--port", str(port), "--public-url", url]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    with serve(command, env, url, "/.well-known/jwks.json", data_dir / "tenant.log") as server:
+        server.extra["admin"] = admin
+        yield server
+
+
+def prepare(public_url: str, admin: Mapping[str, str]) -> Signer:
+    """Through the Management API at ``public_url``: an API whose tokens are RS256, and a machine
+    client authenticated by ``private_key_jwt`` holding a client grant for it; answer the signer
+    of that client's assertions (for the token endpoint at ``public_url``)."""
+    api = Management(public_url, admin)
+    try:
+        api(
+            "POST",
+            "/resource-servers",
+            {
+                "identifier": API,
+                "name": "Bench API",
+                "signing_alg": "RS256",
+                "token_lifetime": 86400,
+                "scopes": [{"value": SCOPE, "description": "Read"}],
+            },
+        )
+        client = api(
+            "POST",
+            "/clients",
+            {
+                "name": "Bench machine",
+                "app_type": "non_interactive",
+                "grant_types": ["client_credentials"],
+            },
+        )
+        private, public = new_client_key()
+        client_id = client["client_id"]
+        credential = api(
+            "POST",
+            f"/clients/{client_id}/credentials",
+            {"credential_type": "public_key", "pem": public.decode(), "alg": "RS256"},
+        )
+        api(
+            "PATCH",
+            f"/clients/{client_id}",
+            {
+                "client_authentication_methods": {
+                    "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
+                }
+            },
+        )
+        api("POST", "/client-grants", {"client_id": client_id, "audience": API, "scope": [SCOPE]})
+    finally:
+        api.close()
+    return Signer(
+        private_pem=private,
+        kid=credential["kid"],
+        client_id=client_id,
+        audience=f"{public_url}/oauth/token",
+        form=(("grant_type", "client_credentials"), ("audience", API), ("scope", SCOPE)),
+    )
+
+
+@contextmanager
+def expressway(scratch: Path, workers: int = 1) -> Iterator[Contender]:
+    """The tenant, prepared by :func:`prepare`."""
+    with tenant(scratch / "tenant", workers) as server:
         yield Contender(
-            name="expressway",
+            name="expressway" if workers == 1 else f"expressway x{workers}",
             server=server,
             token_endpoint=f"{server.url}/oauth/token",
-            signer=Signer(
-                private_pem=private,
-                kid=credential["kid"],
-                client_id=client_id,
-                audience=f"{server.url}/oauth/token",
-                form=(("grant_type", "client_credentials"), ("audience", API), ("scope", SCOPE)),
-            ),
+            signer=prepare(server.url, server.extra["admin"]),
         )
 
 
@@ -386,6 +459,9 @@ def main() -> None:
     parser.add_argument("--ceiling-seconds", type=float, default=2.0)
     parser.add_argument("--without-peer", action="store_true", help="Expressway alone")
     parser.add_argument(
+        "--workers", type=int, default=1, help="tenant worker processes (serve --workers)"
+    )
+    parser.add_argument(
         "--profile", type=Path, help="write py-spy's collapsed stacks of Expressway's run here"
     )
     parser.add_argument("--json", type=Path, default=Path("bench/results/token_endpoint.json"))
@@ -395,7 +471,9 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     peer_missing = None if not arguments.without_peer else "left out (--without-peer)"
     peer_missing = peer_missing or oidc_provider_available()
-    contenders: list[Callable[[Path], AbstractContextManager[Contender]]] = [expressway]
+    contenders: list[Callable[[Path], AbstractContextManager[Contender]]] = [
+        lambda scratch: expressway(scratch, arguments.workers)
+    ]
     if peer_missing is None:
         contenders.append(oidc_provider)
     with tempfile.TemporaryDirectory(prefix="token-bench-") as directory:
@@ -409,7 +487,7 @@ def main() -> None:
                         connections=arguments.connections,
                         seconds=arguments.seconds,
                         warmup=arguments.warmup,
-                        profile=arguments.profile if contender.name == "expressway" else None,
+                        profile=arguments.profile if contender.name != "oidc-provider" else None,
                     )
                 )
     per_core_ceiling = ceiling["tokens_per_second_per_core"]
@@ -417,16 +495,12 @@ def main() -> None:
         run["share_of_rs256_ceiling_per_core"] = round(
             run["requests_per_second_per_core"] / per_core_ceiling, 3
         )
-    by_name = {run["server"]: run for run in runs}
     ratio = None
-    if "oidc-provider" in by_name:
-        ratio = round(
-            by_name["expressway"]["requests_per_second"]
-            / by_name["oidc-provider"]["requests_per_second"],
-            2,
-        )
+    if len(runs) == 2:
+        ratio = round(runs[0]["requests_per_second"] / runs[1]["requests_per_second"], 2)
     report = {
         "connections": arguments.connections,
+        "workers": arguments.workers,
         "seconds": arguments.seconds,
         "rs256_ceiling": ceiling,
         "runs": runs,

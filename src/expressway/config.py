@@ -10,10 +10,16 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from expressway.web.throttling import IPNetwork, parse_networks
+
+#: The OWASP Password Storage Cheat Sheet's Argon2id configurations (memory in KiB, passes, one
+#: lane), each as strong as the others against offline guessing; the password hash settings must
+#: reach one of them
+#: (https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id).
+OWASP_ARGON2ID_MINIMUMS = ((47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5))
 
 
 class Settings(BaseSettings):
@@ -85,6 +91,34 @@ class Settings(BaseSettings):
     access_token_lifetime: int = Field(
         default=86400,
         description="Default lifetime in seconds of access tokens for APIs that set none.",
+    )
+
+    password_hash_memory_kib: int = Field(
+        default=19_456,
+        ge=7_168,
+        le=4 * 1024 * 1024,
+        description=(
+            "Memory of one Argon2id password hash, in KiB. The default with the two below is the "
+            "OWASP Password Storage Cheat Sheet's configuration (19 MiB, 2 passes, 1 lane); any "
+            "of its equivalent rows (46 MiB and 1 pass, 12 MiB and 3, 9 MiB and 4, 7 MiB and 5) "
+            "or a stronger choice is accepted, nothing weaker. Stored hashes keep their own "
+            "parameters and take these at their user's next successful sign-in."
+        ),
+    )
+    password_hash_time_cost: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Passes of one Argon2id password hash over its memory.",
+    )
+    password_hash_parallelism: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Lanes of one Argon2id password hash. One lane keeps a hash on one core, so that "
+            "sign-ins in parallel share the cores; more only shorten one hash's wall time."
+        ),
     )
 
     workforce_provisioning_worker: bool = Field(
@@ -226,6 +260,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Time over which one address's failed sign-ins drain.",
     )
+
+    @model_validator(mode="after")
+    def _check_password_hash_cost(self) -> Settings:
+        memory, passes = self.password_hash_memory_kib, self.password_hash_time_cost
+        if not any(memory >= m and passes >= t for m, t in OWASP_ARGON2ID_MINIMUMS):
+            rows = ", ".join(f"{m} KiB with {t}" for m, t in OWASP_ARGON2ID_MINIMUMS)
+            raise ValueError(
+                f"Argon2id with {memory} KiB and {passes} passes is weaker than OWASP's minimum; "
+                f"give at least one of its rows (memory with passes): {rows}"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

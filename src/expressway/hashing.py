@@ -7,33 +7,129 @@ Two kinds of secret, two kinds of hash:
 * client secrets and bearer tokens are 256+ bits from :mod:`secrets`, which no guessing reaches, so
   a SHA-256 digest is enough, and keeps the token endpoint fast. Digests are compared with
   :func:`hmac.compare_digest` so that a comparison takes the same time wherever it differs.
+
+Argon2id's cost trades an attacker's cost a guess offline against ours a sign-in. The default is
+the OWASP Password Storage Cheat Sheet's configuration
+(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id):
+19 MiB, 2 passes, 1 lane, about a tenth of the CPU of RFC 9106's second recommended option
+(64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost. The
+``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
+Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
+:func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from expressway.config import load_settings
+
+
+@dataclass(frozen=True)
+class PasswordHashParameters:
+    """Argon2id's cost: memory in KiB, passes over it, and lanes."""
+
+    memory_kib: int
+    time_cost: int
+    parallelism: int
+
+
+@lru_cache(maxsize=1)
+def password_hash_parameters() -> PasswordHashParameters:
+    """The parameters new hashes get: the process's settings, read once."""
+    settings = load_settings()
+    return PasswordHashParameters(
+        memory_kib=settings.password_hash_memory_kib,
+        time_cost=settings.password_hash_time_cost,
+        parallelism=settings.password_hash_parallelism,
+    )
+
 
 @lru_cache(maxsize=1)
 def _password_hasher() -> PasswordHasher:
-    # RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes), argon2-cffi's default.
-    return PasswordHasher()
+    parameters = password_hash_parameters()
+    return PasswordHasher(
+        memory_cost=parameters.memory_kib,
+        time_cost=parameters.time_cost,
+        parallelism=parameters.parallelism,
+    )
+
+
+def reload_password_hash_parameters() -> None:
+    """Read the parameters from the settings again, for the next hash (tests change them)."""
+    password_hash_parameters.cache_clear()
+    _password_hasher.cache_clear()
+    _dummy_password_hash.cache_clear()
+
+
+#: Argon2id runs on threads of its own, as many as the machine has cores, whichever thread asks.
+#: A hash takes its whole memory (19 MiB by default) at once, and glibc's malloc keeps a freed
+#: block of that size in the arena of the thread that freed it: hashed on a web server's request
+#: threads (40 in Starlette's pool), resident memory grew by one block for each thread that ever
+#: hashed (up to eight arenas a core), and a burst of sign-ins asked for 40 blocks at once. On a
+#: pool of its own the blocks are reused, so memory is bounded by the cores; more hashes at once
+#: than cores would only share the CPU.
+_hashing = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2id")
 
 
 def hash_password(password: str) -> str:
-    return _password_hasher().hash(password)
+    return _hashing.submit(_password_hasher().hash, password).result()
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     try:
-        return _password_hasher().verify(stored_hash, password)
+        return _hashing.submit(_password_hasher().verify, stored_hash, password).result()
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def rehash_if_needed(stored_hash: str, password: str) -> str | None:
+    """A new hash of ``password``, whose ``stored_hash`` it just matched, when that hash was made
+    with other parameters than those in use; None when it is current.
+
+    Called after a successful sign-in, the one moment the password is known: older hashes move
+    to the current parameters one sign-in at a time, stronger or cheaper alike.
+    """
+    try:
+        stale = _password_hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        stale = True
+    return hash_password(password) if stale else None
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of :func:`check_password`: the stored hash it was made against (None: there
+    was none, and the dummy check was spent), whether the password matched, and the hash to
+    store in its place when it matched one made with other parameters."""
+
+    stored_hash: str | None
+    matches: bool
+    rehashed: str | None = None
+
+
+def check_password(stored_hash: str | None, password: str) -> PasswordCheck:
+    """A sign-in's password check, the same work whether or not there is a hash to check.
+
+    Sign-ins call it with no database transaction open (see the login pages), then decide with
+    what their transaction reads, checking again if the stored hash changed in between.
+    """
+    if stored_hash is None:
+        burn_password_check(password)
+        return PasswordCheck(None, matches=False)
+    if not verify_password(stored_hash, password):
+        return PasswordCheck(stored_hash, matches=False)
+    return PasswordCheck(
+        stored_hash, matches=True, rehashed=rehash_if_needed(stored_hash, password)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -85,3 +85,69 @@ def test_the_provisioning_benchmark_pushes_every_user(tmp_path: Path) -> None:
     assert document["failed"] == 0
     assert document["jobs"] >= 5, "one push per person assigned (the demo's own two as well)"
     assert document["users_per_second"] > 0
+
+
+def test_the_scim_comparison_runs_against_expressway_and_scim2_server(tmp_path: Path) -> None:
+    """Issue 9.2: both servers take the POSTed users, grow in bulk past them, and answer every
+    lookup and list page with the right counts (each answer is checked as it comes)."""
+    document = run_quick("scim_compare", tmp_path)
+    assert set(document["servers"]) == {"expressway", "scim2-server"}
+    assert document["sizes"] == [100, 300]
+    operations = [row["operation"] for row in document["rows"]]
+    assert operations == [
+        "lookup @ 100",
+        "list, first page @ 100",
+        "list, deep page @ 100",
+        "lookup @ 300",
+        "list, first page @ 300",
+        "list, deep page @ 300",
+        "create (150 POSTs)",
+    ]
+    sent = {"create": 150, "lookup": 5, "list,": 3}  # the QUICK arguments in bench/run
+    for row in document["rows"]:
+        expected = sent[row["operation"].split()[0]]
+        for server in ("expressway", "scim2-server"):
+            assert row[server]["requests"] == expected
+            assert row[server]["p50_ms"] > 0
+    for server in document["servers"].values():
+        assert set(server["bulk_seconds"]) == {"300"}, "300 users is past the 150 POSTed"
+    assert document["lookup_p50_ratio"]["expressway"] > 0
+
+
+def test_the_soak_runs_every_kind_of_work_without_an_error(tmp_path: Path) -> None:
+    """Issue 10 (soak): logins, both kinds of client_credentials, SCIM writes and Express
+    Configure SSO side by side, every request answered as expected, each server read from /proc."""
+    document = run_quick("soak", tmp_path)
+    totals = document["totals"]
+    assert set(totals) == {"login", "token_pkjwt", "token_secret", "scim", "express_configure"}
+    for kind, total in totals.items():
+        assert total["requests"] > 0, kind
+        assert total["errors"] == 0, (kind, total["first_errors"])
+    assert document["verdict"]["ok"]
+    assert document["intervals"]
+    for service in document["services"].values():
+        assert service["rss_end_mb"] > 10
+        assert service["fds_end"] > 0
+    assert document["database_mb"]["end"]["tenant"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_scaleout_benchmark_loads_one_then_two_tenant_processes(tmp_path: Path) -> None:
+    """Issue 9 (scale-out): one tenant process on PostgreSQL, then two with one wrk each; every
+    pre-signed assertion answered with a token, each process's CPU and RSS read."""
+    from tests.scaleout.conftest import require_postgres
+
+    require_postgres()
+    document = run_quick("scaleout_tokens", tmp_path)
+    assert [run["processes"] for run in document["runs"]] == [1, 2]
+    for run in document["runs"]:
+        assert len(run["per_process"]) == run["processes"]
+        assert run["non_2xx"] == 0
+        assert run["socket_errors"] == 0
+        for process in run["per_process"]:
+            assert process["requests"] > 0, "every process answered tokens"
+            assert process["rss_peak_under_load_mb"] > 10
+    assert document["runs"][1]["requests"] == sum(
+        p["requests"] for p in document["runs"][1]["per_process"]
+    )

@@ -1,15 +1,20 @@
 """Secrets at rest: after each system has been handed secrets through its own APIs, none of them
-is found in clear in its SQLite database, its write-ahead log, or anything it logged.
+is found in clear in its database, or anything it logged.
 
 Rule: secrets are hashed (passwords with Argon2id, random tokens with SHA-256) or sealed (keys and
-secrets that must be used again), and never logged. The files are searched byte for byte, so a
-secret kept in clear anywhere (a column, a JSON document, a log event's details, a page of the
-WAL not yet checkpointed) is found.
+secrets that must be used again), and never logged. On SQLite the database file, its write-ahead
+log and shared memory are searched byte for byte, so a secret kept in clear anywhere (a column, a
+JSON document, a log event's details, a page of the WAL not yet checkpointed) is found. On
+PostgreSQL a full ``pg_dump`` of the test's database (plain SQL, schema and every row) is searched
+the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from joserfc.jwk import RSAKey
 
 from expressway.workforce.rows import OrgRow
 from expressway.workforce.services import oin
-from tests.conftest import Tenant
+from tests.conftest import BACKENDS, Tenant
 from tests.tenant.browser import make_client, make_enterprise_connection, management
 from tests.tenant.test_express_configuration_api import SCIM, SSO, SSO_BODY, _world
 from tests.workforce.conftest import Workforce, new_app
@@ -30,13 +35,59 @@ WORKFORCE_PASSWORD = "Sesame-Open-5678-workforce"
 UPSTREAM_SECRET = "upstream-client-secret-kept-sealed-0001"
 
 
-def _database_files(url: str) -> list[Path]:
-    """The SQLite database at ``url`` and its write-ahead log and shared memory, as present."""
-    database = Path(sa.engine.make_url(url).database or "")
+#: What is searched: a name (a file, or ``pg_dump``) and its bytes.
+Contents = list[tuple[str, bytes]]
+
+
+def _database_contents(url: str) -> Contents:
+    """Everything the database at ``url`` holds, as bytes: the SQLite files, or a ``pg_dump``."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return [("pg_dump", _pg_dump(parsed))]
+    database = Path(parsed.database or "")
     files = [database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))]
     present = [path for path in files if path.exists()]
     assert database in present
-    return present
+    return [(path.name, path.read_bytes()) for path in present]
+
+
+def _pg_dump_binary(url: sa.engine.URL) -> str:
+    """The ``pg_dump`` of the server's major version (Debian installs one per version under
+    ``/usr/lib/postgresql``; a client older than the server refuses to dump it)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        major = connection.execute(sa.text("SHOW server_version_num")).scalar_one()[:-4]
+    engine.dispose()
+    matching = Path(f"/usr/lib/postgresql/{major}/bin/pg_dump")
+    found = str(matching) if matching.exists() else shutil.which("pg_dump")
+    if found is None:
+        pytest.fail("pg_dump is not installed: apt-get install -y postgresql-client")
+    return found
+
+
+def _pg_dump(url: sa.engine.URL) -> bytes:
+    """A full plain-SQL dump of the database (schema and data), as ``pg_dump`` writes it."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    done = subprocess.run(  # noqa: S603 - pg_dump with the test database's own coordinates
+        [
+            _pg_dump_binary(url),
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            url.database or "",
+        ],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"COPY public." in done.stdout  # the rows are in it, not only the schema
+    return done.stdout
 
 
 def _private_key_material(key: RSAKey) -> list[str]:
@@ -48,9 +99,8 @@ def _private_key_material(key: RSAKey) -> list[str]:
     return [body[1], str(private["d"])[:43], str(private["p"])[:43]]
 
 
-def _found(secrets: dict[str, str], files: list[Path], logs: str) -> list[str]:
-    """The names of the secrets present in clear in any file or in the logs."""
-    contents = [(path.name, path.read_bytes()) for path in files]
+def _found(secrets: dict[str, str], contents: Contents, logs: str) -> list[str]:
+    """The names of the secrets present in clear in the database's contents or in the logs."""
     found = []
     for name, secret in secrets.items():
         needle = secret.encode()
@@ -75,6 +125,7 @@ def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) ->
     return text
 
 
+@pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
 def test_no_tenant_secret_is_found_in_clear_in_its_database_files_or_logs(
     tenant: Tenant, logs: Any
 ) -> None:
@@ -132,12 +183,13 @@ def test_no_tenant_secret_is_found_in_clear_in_its_database_files_or_logs(
         secrets["rotated client secret"] = rotated.json()["client_secret"]
     for index, material in enumerate(_private_key_material(tenant.runtime.signing_keys.current())):
         secrets[f"signing key ({index})"] = material
-    files = _database_files(tenant.runtime.settings.tenant_database_url)
-    assert _found(secrets, files, logs()) == []
+    contents = _database_contents(tenant.runtime.settings.tenant_database_url)
+    assert _found(secrets, contents, logs()) == []
     # The search finds what is there: the client's id is in the database in clear.
-    assert _found({"client id": created.json()["client_id"]}, files, "") != []
+    assert _found({"client id": created.json()["client_id"]}, contents, "") != []
 
 
+@pytest.mark.parametrize("workforce_database", BACKENDS, indirect=True)
 def test_no_workforce_secret_is_found_in_clear_in_its_database_files_or_logs(
     workforce: Workforce, logs: Any
 ) -> None:
@@ -175,6 +227,6 @@ def test_no_workforce_secret_is_found_in_clear_in_its_database_files_or_logs(
             _private_key_material(runtime.signing_keys.current(org_id))
         ):
             secrets[f"{org_id} signing key ({index})"] = material
-    files = _database_files(runtime.settings.workforce_database_url)
-    assert _found(secrets, files, logs()) == []
-    assert _found({"app id": app["id"]}, files, "") != []
+    contents = _database_contents(runtime.settings.workforce_database_url)
+    assert _found(secrets, contents, logs()) == []
+    assert _found({"app id": app["id"]}, contents, "") != []

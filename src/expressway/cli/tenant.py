@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
+from expressway.cli import serving
 from expressway.config import load_settings
 from expressway.tenant.bootstrap import InitResult, initialise_tenant
 from expressway.tenant.runtime import TenantRuntime
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="The SaaS vendor's identity platform (Auth0-compatible).", no_args_is_help=True
@@ -87,15 +91,38 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
     ] = None,
+    workers: serving.WorkersOption = 1,
 ) -> None:
     """Serve the tenant (Management API and Authentication API) with uvicorn."""
-    import uvicorn
-
-    from expressway.tenant.app import create_app
-
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
     settings = load_settings(tenant_public_url=url)
     runtime = TenantRuntime.from_settings(settings)
     # Serving a tenant never initialised makes its dashboard admin here: say so, once.
     _print_dashboard_admin(initialise_tenant(runtime), url)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    serving.run(
+        lambda: _ready_app(runtime),
+        "expressway.cli.tenant:worker_app",
+        host=host,
+        port=port,
+        workers=workers,
+        environment={"EXPRESSWAY_TENANT_PUBLIC_URL": url},
+    )
+
+
+def worker_app() -> FastAPI:
+    """The tenant app of one ``serve --workers`` process, from the environment's settings."""
+    return _ready_app(TenantRuntime.from_settings(load_settings()))
+
+
+def _ready_app(runtime: TenantRuntime) -> FastAPI:
+    """The app, with the signing key opened before the first request.
+
+    Opening it later would happen inside a token request's write transaction, on a connection of
+    its own: under a burst of first requests, every pooled connection can be held by requests
+    waiting for that transaction's lock, and the opening would wait for one of them.
+    """
+    from expressway.tenant.app import create_app
+
+    app = create_app(runtime)
+    runtime.signing_keys.current()
+    return app

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
+from expressway.cli import serving
 from expressway.config import load_settings
 from expressway.workforce.bootstrap import initialise_org, migrate_database
 from expressway.workforce.errors import WorkforceError
 from expressway.workforce.runtime import WorkforceRuntime
 from expressway.workforce.services import oin
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="The enterprise IdP (Okta-compatible) with its orgs and admin API.", no_args_is_help=True
@@ -90,16 +94,29 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
     ] = None,
+    workers: serving.WorkersOption = 1,
 ) -> None:
     """Serve the workforce IdP (every org's admin API and OpenID provider) with uvicorn."""
-    import uvicorn
-
     from expressway.workforce.app import create_app
 
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
     runtime = WorkforceRuntime.from_settings(load_settings(workforce_public_url=url))
     migrate_database(runtime)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    serving.run(
+        lambda: create_app(runtime),
+        "expressway.cli.workforce:worker_app",
+        host=host,
+        port=port,
+        workers=workers,
+        environment={"EXPRESSWAY_WORKFORCE_PUBLIC_URL": url},
+    )
+
+
+def worker_app() -> FastAPI:
+    """The workforce app of one ``serve --workers`` process, from the environment's settings."""
+    from expressway.workforce.app import create_app
+
+    return create_app(WorkforceRuntime.from_settings(load_settings()))
 
 
 @oin_app.command()

@@ -15,6 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 #: Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "expressway_read_only"
 
+#: Seconds to wait for PostgreSQL to accept a connection, and for the pool to lend one. A server
+#: that is down should fail a request in seconds (a 503 the client can retry), not hang it for
+#: the TCP timeout or the pool's default 30 seconds.
+POSTGRES_CONNECT_TIMEOUT = 3
+POOL_TIMEOUT = 5
+
+#: SQLite's result code for a write to a file it could only open read-only.
+_SQLITE_READONLY = 8
+
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
@@ -49,8 +58,29 @@ def make_engine(url: str) -> Engine:
             # cannot upgrade a stale read snapshot; waiting at BEGIN never fails that way.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        event.listen(engine, "handle_error", _reopen_after_read_only)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args=connect_args,
+    )
+
+
+def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:
+    """A SQLite file that could not be opened for writing stays read-only for the life of the
+    connection: dropping the pool's connections lets the next ones open it for writing once the
+    file is writable again, without a restart."""
+    error = context.original_exception
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == _SQLITE_READONLY:
+        context.is_disconnect = True
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

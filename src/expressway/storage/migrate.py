@@ -7,6 +7,7 @@ storage never imports a system's rows.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -31,9 +33,49 @@ def alembic_config(
     return config
 
 
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key: a stable signed 64-bit number, the same in every process
+    and release."""
+    digest = hashlib.sha256(f"expressway:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def migration_lock_key(system: str) -> int:
+    """The advisory lock key of ``system``'s migrations."""
+    return _lock_key(f"migrate:{system}")
+
+
+def bootstrap_lock_key(system: str) -> int:
+    """The advisory lock key of ``system``'s bootstrap (``init``, and ``serve``'s start)."""
+    return _lock_key(f"bootstrap:{system}")
+
+
+def hold_bootstrap_lock(session: Session, system: str) -> None:
+    """Let one bootstrap of ``system`` at a time make what a new database needs: on PostgreSQL,
+    take an advisory lock that ends with ``session``'s transaction, so a second replica starting
+    at once waits, then finds everything made (without it, both would make the signing keys and
+    one would fail on the settings row). SQLite needs none: its write transactions already
+    begin with ``BEGIN IMMEDIATE``, one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": bootstrap_lock_key(system)}
+        )
+
+
 def upgrade(engine: Engine, system: str) -> None:
-    """Bring ``engine``'s database to the newest schema of ``system``."""
+    """Bring ``engine``'s database to the newest schema of ``system``.
+
+    Safe when several replicas start at once: on PostgreSQL the migration's transaction first
+    takes an advisory lock of its own, so the upgrades run one after the other and each one after
+    the first finds the schema current (without it, all but one would fail on the tables the
+    first was making). The lock ends with the transaction. SQLite needs none: the engine begins
+    every write transaction with ``BEGIN IMMEDIATE``, which already lets one writer in at a time.
+    """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": migration_lock_key(system)}
+            )
         command.upgrade(alembic_config(system, connection), "head")
 
 

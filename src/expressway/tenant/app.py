@@ -6,9 +6,11 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from expressway import __version__
+from expressway.storage.faults import DatabaseFault
 from expressway.tenant.authn import (
     authorize,
     backchannel_logout,
@@ -26,6 +28,8 @@ from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.management.routes import management_router
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.scim.app import create_scim_app
+from expressway.web import database_faults
+from expressway.web.health import health_router
 from expressway.web.input_guard import InputGuardMiddleware
 from expressway.web.security import install_security_headers
 
@@ -33,6 +37,21 @@ from expressway.web.security import install_security_headers
 def _refuse_nul(part: str) -> Response:
     code = "invalid_query_string" if part == "query" else "invalid_uri"
     return mgmt_errors.error_response(400, f"The {part} contains a NUL character", code)
+
+
+#: Paths whose clients read RFC 6749 error bodies.
+_OAUTH_PATHS = ("/oauth/", "/userinfo", "/express-configure/")
+
+
+def _database_fault(request: Request, fault: DatabaseFault) -> Response:
+    """503 in the shape of the API asked: OAuth's, a page for a browser, else Auth0's."""
+    path = request.url.path
+    if path.startswith(_OAUTH_PATHS):
+        return database_faults.oauth_error(fault)
+    if not path.startswith("/api/") and database_faults.wants_html(request):
+        return database_faults.html_page(fault)
+    headers = database_faults.retry_headers(fault)
+    return mgmt_errors.error_response(503, fault.message, fault.code, headers)
 
 
 def create_app(runtime: TenantRuntime) -> FastAPI:
@@ -49,8 +68,12 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.add_exception_handler(HTTPException, mgmt_errors.handle_http_exception)
     app.add_exception_handler(DataError, mgmt_errors.handle_data_error)
     app.add_exception_handler(Exception, mgmt_errors.handle_unexpected_error)
+    database_faults.install_database_fault_handler(
+        app, _database_fault, mgmt_errors.handle_unexpected_error
+    )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
+    app.include_router(health_router(runtime.engine))
     app.include_router(authn_endpoints.router)
     app.include_router(authorize.router)
     app.include_router(federation.router)

@@ -163,6 +163,7 @@ def initialise_tenant(runtime: TenantRuntime) -> InitResult:
     migrate.upgrade(runtime.engine, "tenant")
     result = InitResult()
     with runtime.sessions() as session:
+        migrate.hold_bootstrap_lock(session, "tenant")
         if runtime.signing_keys.ensure(session, runtime.clock.now()):
             result.changes.append("created the signing keys (current and next)")
         if session.get(TenantSettingsRow, "tenant") is None:

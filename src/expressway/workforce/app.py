@@ -10,9 +10,13 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from expressway import __version__
+from expressway.storage.faults import DatabaseFault
+from expressway.web import database_faults
+from expressway.web.health import health_router
 from expressway.web.input_guard import InputGuardMiddleware
 from expressway.web.security import install_security_headers
 from expressway.workforce.admin_api import errors as api_errors
@@ -29,6 +33,21 @@ def _refuse_nul(part: str) -> Response:
     return api_errors.error_response(
         400, "E0000001", f"Api validation failed: {part}", [f"{part}: contains a NUL character"]
     )
+
+
+def _database_fault(request: Request, fault: DatabaseFault) -> Response:
+    """503 in the shape of the API asked: OAuth's, a page for a browser, else Okta's."""
+    path = request.url.path
+    # The authorize and logout endpoints are pages; the others under /oauth2/ answer clients.
+    if "/api/v1/" not in path and database_faults.wants_html(request):
+        return database_faults.html_page(fault)
+    if "/oauth2/" in path:
+        return database_faults.oauth_error(fault)
+    # Okta's code for a service that takes no writes, and its internal error for the rest.
+    code = "E0000010" if fault.kind == "read_only" else "E0000009"
+    response = api_errors.error_response(503, code, fault.message, [fault.code])
+    response.headers.update(database_faults.retry_headers(fault))
+    return response
 
 
 def create_app(runtime: WorkforceRuntime) -> FastAPI:
@@ -60,8 +79,12 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
     app.add_exception_handler(DataError, api_errors.handle_data_error)
     app.add_exception_handler(IntegrityError, api_errors.handle_integrity_error)
     app.add_exception_handler(Exception, api_errors.handle_unexpected_error)
+    database_faults.install_database_fault_handler(
+        app, _database_fault, api_errors.handle_unexpected_error
+    )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
+    app.include_router(health_router(runtime.engine))
     app.include_router(oidc_router)
     app.include_router(express_configure_router)
     app.include_router(admin_router, prefix="/orgs/{org}/api/v1")

@@ -54,6 +54,7 @@ def initialise_org(
     result = InitResult(org_name=org_name, org_url=runtime.org_url(org_name))
     now = runtime.clock.now()
     with runtime.sessions() as session:
+        migrate.hold_bootstrap_lock(session, "workforce")
         org = orgs.find_by_name(session, org_name)
         if org is None:
             org = orgs.create(session, now, org_name)
@@ -108,6 +109,7 @@ def rotate_operator_token(runtime: WorkforceRuntime, org_name: str, name: str) -
     to the workforce IdP and keep no secret between runs, such as ``expressway demo``."""
     now = runtime.clock.now()
     with runtime.sessions() as session:
+        migrate.hold_bootstrap_lock(session, "workforce")
         org = orgs.find_by_name(session, org_name)
         if org is None:
             raise LookupError(f"no org named {org_name}; run `expressway workforce init` first")

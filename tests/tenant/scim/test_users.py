@@ -4,12 +4,13 @@ Entra's request shapes, paging, and errors in the SCIM schema."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from expressway.clock import FrozenClock
-from expressway.storage.engine import unit_of_work
+from expressway.storage.engine import READ_ONLY_OPTION, unit_of_work
 from expressway.tenant.rows import (
     LogEventRow,
     LoginSessionRow,
@@ -25,6 +26,7 @@ from tests.tenant.scim.helpers import (
     ENTERPRISE_SCHEMA,
     SCIM_MEDIA_TYPE,
     USER_SCHEMA,
+    ScimConnection,
     okta_user,
     patch_body,
     scim_connection,
@@ -81,6 +83,73 @@ def test_a_token_records_when_it_was_last_used(tenant: Tenant) -> None:
         token = session.get(ScimTokenRow, scim.token_id)
         assert token is not None
         assert token.last_used_at == clock.now()
+
+
+def _last_used(tenant: Tenant, token_id: str) -> datetime | None:
+    with unit_of_work(tenant.runtime.sessions) as session:
+        token = session.get(ScimTokenRow, token_id)
+        assert token is not None
+        return token.last_used_at
+
+
+def test_a_token_use_is_recorded_to_the_minute(tenant: Tenant) -> None:
+    """As Auth0 keeps it: a use within a minute of the stored one is not written."""
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    tenant.runtime.clock = clock
+    scim = scim_connection(tenant)
+    first = clock.now()
+    assert scim.http.get("/Users").status_code == 200
+    assert _last_used(tenant, scim.token_id) == first
+    clock.advance(59)
+    assert scim.http.get("/Users").status_code == 200
+    assert scim.http.post("/Users", json=okta_user("m@example.com", "00um")).status_code == 201
+    assert _last_used(tenant, scim.token_id) == first
+    clock.advance(1)
+    assert scim.http.post("/Users/.search", json={}).status_code == 200
+    assert _last_used(tenant, scim.token_id) == first + timedelta(seconds=60)
+    clock.advance(60)
+    assert scim.http.delete(f"/Users/{_user_id(scim)}").status_code == 204
+    assert _last_used(tenant, scim.token_id) == first + timedelta(seconds=120)
+
+
+def _user_id(scim: ScimConnection) -> str:
+    found = scim.http.get("/Users", params={"filter": 'userName eq "m@example.com"'}).json()
+    return str(found["Resources"][0]["id"])
+
+
+def test_reads_within_the_minute_write_nothing_and_take_no_write_lock(tenant: Tenant) -> None:
+    """A lookup, a read, a search and a list page run only SELECTs, each in a read-only
+    transaction (on SQLite, a plain ``BEGIN``: provisioning's write lock does not stop them)."""
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    tenant.runtime.clock = clock
+    scim = scim_connection(tenant)
+    created = scim.http.post("/Users", json=okta_user("r@example.com", "00ur")).json()
+    clock.advance(30)
+    executed: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        executed.append(
+            (
+                statement.split(None, 1)[0].upper(),
+                bool(conn.get_execution_options().get(READ_ONLY_OPTION)),
+            )
+        )
+
+    event.listen(tenant.runtime.engine, "before_cursor_execute", record)
+    try:
+        for answer in (
+            scim.http.get("/Users", params={"filter": 'userName eq "R@EXAMPLE.COM"'}),
+            scim.http.get(f"/Users/{created['id']}"),
+            scim.http.post("/Users/.search", json={"filter": 'externalId eq "00ur"'}),
+            scim.http.get("/Users", params={"startIndex": 1, "count": 10}),
+            scim.http.get("/ServiceProviderConfig"),
+        ):
+            assert answer.status_code == 200, answer.text
+    finally:
+        event.remove(tenant.runtime.engine, "before_cursor_execute", record)
+    assert executed
+    assert {verb for verb, _ in executed} <= {"SELECT", "BEGIN"}, executed
+    assert all(read_only for _, read_only in executed), executed
 
 
 def test_a_token_without_the_scope_of_the_operation_is_forbidden(tenant: Tenant) -> None:

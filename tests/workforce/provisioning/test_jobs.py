@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -180,7 +181,7 @@ def test_a_job_rerun_after_a_crash_does_not_create_the_user_twice(
 
     handlers.run(runtime, claim, now)  # the app creates the user; the worker then "dies"
     assert len(provisioned.fake.users) == 1
-    assert run_due_jobs(runtime, now + timedelta(minutes=1)) == 0  # leased
+    assert run_due_jobs(runtime, now + jobs.LEASE - timedelta(seconds=1)) == 0  # leased
     assert run_due_jobs(runtime, now + jobs.LEASE + timedelta(seconds=1)) == 1
     assert len(provisioned.fake.users) == 1
     job = _job(provisioned)
@@ -189,6 +190,68 @@ def test_a_job_rerun_after_a_crash_does_not_create_the_user_twice(
     assert job["result"]["operation"] == "adopted"
     with runtime.sessions() as session:
         assert session.scalars(sa.select(ProvisionedUserRow.scim_id)).one() == "scim-1"
+
+
+def test_a_renewed_lease_keeps_the_job_and_a_lost_one_cannot_be_renewed(
+    provisioned: Provisioned,
+) -> None:
+    """A worker still calling the app renews its lease: no other worker takes the job while it
+    does; once renewals stop, the lease runs out, another claim takes over, and the first claim
+    can renew no more."""
+    _assigned(provisioned)
+    runtime = provisioned.workforce.runtime
+    now = provisioned.later()
+    with unit_of_work(runtime.sessions) as session:
+        first = jobs.claim(session, now)
+    assert first is not None
+    renewed_at = now + jobs.LEASE * 3
+    with unit_of_work(runtime.sessions) as session:
+        assert jobs.renew(session, first, renewed_at)
+    assert run_due_jobs(runtime, renewed_at + jobs.LEASE - timedelta(seconds=1)) == 0
+    assert run_due_jobs(runtime, renewed_at + jobs.LEASE + timedelta(seconds=1)) == 1
+    with unit_of_work(runtime.sessions) as session:
+        assert not jobs.renew(session, first, renewed_at)
+    job = _job(provisioned)
+    assert (job["state"], job["attempts"]) == ("COMPLETED", 2)
+
+
+def test_the_worker_renews_the_lease_while_the_app_is_called(
+    provisioned: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a job's app call runs, a thread renews its lease to the clock's now + LEASE."""
+    from expressway.workforce.provisioning.worker import _lease_kept
+
+    _assigned(provisioned)
+    runtime = provisioned.workforce.runtime
+    claimed_at = provisioned.later()
+    with unit_of_work(runtime.sessions) as session:
+        claim = jobs.claim(session, claimed_at)
+        assert claim is not None
+        # A lease about to run out: only a renewal moves it past the clock's now.
+        session.execute(
+            sa.update(ProvisioningJobRow)
+            .where(ProvisioningJobRow.id == claim.id)
+            .values(lease_expires_at=claimed_at - timedelta(hours=1))
+        )
+    monkeypatch.setattr(jobs, "RENEW_EVERY", timedelta(milliseconds=20))
+
+    def lease() -> Any:
+        with runtime.sessions() as session:
+            return session.scalars(
+                sa.select(ProvisioningJobRow.lease_expires_at).where(
+                    ProvisioningJobRow.id == claim.id
+                )
+            ).one()
+
+    before = lease()
+    with _lease_kept(runtime, claim):
+        deadline = time.monotonic() + 10
+        while lease() == before:
+            assert time.monotonic() < deadline, "the lease was never renewed"
+            time.sleep(0.02)
+    assert lease().replace(tzinfo=None) >= (
+        runtime.clock.now() + jobs.LEASE - timedelta(seconds=5)
+    ).replace(tzinfo=None)
 
 
 def test_jobs_of_one_user_run_in_order_behind_a_failing_one(provisioned: Provisioned) -> None:

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from expressway import jose
 from expressway.oauth.backchannel_logout import TOKEN_TYPE, logout_token_claims
+from expressway.storage.faults import log_round_failure
 from expressway.tenant import logs
 from expressway.tenant.rows import ClientRow
 from expressway.tenant.runtime import TenantRuntime
@@ -243,8 +244,8 @@ class DeliveryWorker:
                 report = await run_in_threadpool(self._deliver, self._runtime)
                 # A full batch means more may be waiting: go again at once.
                 busy = report.attempted >= BATCH
-            except Exception:
-                logger.exception("a back-channel logout delivery round failed")
+            except Exception as exc:
+                log_round_failure(logger, "a back-channel logout delivery round failed", exc)
             if busy:
                 continue
             with contextlib.suppress(TimeoutError):

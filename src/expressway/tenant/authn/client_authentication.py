@@ -6,16 +6,21 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expressway import hashing
-from expressway.oauth.assertions import check_client_assertion, unverified_client_id
+from expressway.oauth.assertions import (
+    VerifiedAssertion,
+    check_client_assertion,
+    unverified_client_id,
+)
 from expressway.oauth.client_auth import PresentedCredentials
 from expressway.oauth.errors import InvalidClient, TooManyAttempts
 from expressway.tenant import logs
-from expressway.tenant.rows import ClientCredentialRow, ClientRow, UsedAssertionRow
+from expressway.tenant.authn import hot_rows
+from expressway.tenant.rows import ClientRow, UsedAssertionRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import throttling
 
@@ -24,29 +29,13 @@ from expressway.tenant.services import throttling
 _NO_SECRET_DIGEST = "0" * 64
 
 
-def active_public_keys(session: Session, client_id: str, now: datetime) -> list[dict[str, object]]:
-    """The JWKs of the client's credentials activated for ``private_key_jwt`` and not expired."""
-    rows = session.scalars(
-        select(ClientCredentialRow)
-        .where(
-            ClientCredentialRow.client_id == client_id,
-            ClientCredentialRow.active_position.is_not(None),
-        )
-        .order_by(ClientCredentialRow.active_position)
-    )
-    keys: list[dict[str, object]] = []
-    for row in rows:
-        if row.expires_at is not None and row.expires_at <= now:
-            continue
-        keys.append({**row.jwk, "kid": row.kid, "alg": row.alg})
-    return keys
-
-
 def assertion_audiences(runtime: TenantRuntime) -> tuple[str, ...]:
     """RFC 7523 §3: the issuer identifies us; with or without its slash, or the token endpoint."""
     issuer = runtime.settings.tenant_issuer
     return (issuer, issuer.rstrip("/"), f"{issuer}oauth/token")
 
+
+_USED_ASSERTIONS: Table = UsedAssertionRow.__table__  # type: ignore[assignment]
 
 #: When a record of a token whose ``exp`` is beyond what a datetime can hold is swept: never.
 _NEVER = datetime(9000, 1, 1, tzinfo=UTC)
@@ -66,21 +55,18 @@ def remember_assertion(
     """Record the ``jti`` in the request's transaction; a second use, anywhere, is refused.
 
     The primary key makes the check and the record one insert: two replicas racing on one
-    assertion cannot both succeed, and the token is only handed out after the commit.
+    assertion cannot both succeed, and the token is only handed out after the commit. A Core
+    insert, since the row is never read back: the ORM's unit of work would cost more than it.
     """
     now = runtime.clock.now()
     # Expired records can no longer match a valid assertion; sweep them now and then.
     if secrets.randbelow(64) == 0:
         session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
-    session.add(
-        UsedAssertionRow(
-            client_id=client_id,
-            jti=jti,
-            expires_at=_forget_after(expires_at),
-        )
-    )
     try:
-        session.flush()
+        session.execute(
+            _USED_ASSERTIONS.insert(),
+            {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)},
+        )
     except IntegrityError as exc:
         raise InvalidClient("client_assertion jti has already been used") from exc
 
@@ -106,7 +92,11 @@ def authenticate_client(
     limits = throttling.Limits.of(runtime.settings)
     claimed = _claimed_client_id(presented)
     now = runtime.clock.now()
-    block = throttling.client_block(session, limits, now, client_id=claimed, ip=ip)
+    # Read-only, and closed before the request's session connects: on SQLite the request's
+    # transaction takes the write lock at its first statement, and neither this read nor the
+    # signature check needs it; the first write (an assertion's jti) takes it.
+    with runtime.read_only_sessions() as reading:
+        block = throttling.client_block(reading, limits, now, client_id=claimed, ip=ip)
     if block is not None:
         _record_block(runtime, session, block, claimed, ip)
         session.commit()
@@ -158,20 +148,11 @@ def _authenticate_client(
     runtime: TenantRuntime, session: Session, presented: PresentedCredentials
 ) -> ClientRow:
     if presented.method == "private_key_jwt":
-        assertion = presented.assertion or ""
-        client_id = presented.client_id or unverified_client_id(assertion)
-        client = session.get(ClientRow, client_id) if client_id else None
-        if client is None or client_id is None:
-            raise InvalidClient("the client_assertion names no known client")
-        verified = check_client_assertion(
-            assertion,
-            client_id=client_id,
-            public_jwks=active_public_keys(session, client_id, runtime.clock.now()),
-            audiences=assertion_audiences(runtime),
-            now=runtime.clock.timestamp(),
+        client_id, cached, verified = _verify_assertion(
+            runtime, presented.assertion or "", presented.client_id
         )
         remember_assertion(runtime, session, client_id, verified.jti, verified.expires_at)
-        return client
+        return cached.attach(session)
     if presented.method in ("client_secret_basic", "client_secret_post"):
         if not presented.client_id:
             raise InvalidClient("client_id is required")
@@ -190,3 +171,27 @@ def _authenticate_client(
             raise InvalidClient("client authentication is required")
         return client
     raise InvalidClient("client authentication is required")
+
+
+def _verify_assertion(
+    runtime: TenantRuntime, assertion: str, client_id: str | None
+) -> tuple[str, hot_rows.CachedClient, VerifiedAssertion]:
+    """The client an assertion authenticates, read through the cache (see hot_rows for how soon
+    a change is seen), and the verified assertion; its jti is the caller's to record."""
+    client_id = client_id or unverified_client_id(assertion)
+    cached = None
+    if client_id:
+        # A session of its own, read-only and opened only on a cache miss: the request's session
+        # holds no connection yet, and on SQLite would take the write lock at its first read.
+        with runtime.read_only_sessions() as reading:
+            cached = hot_rows.for_sessions(runtime.sessions).client(reading, client_id)
+    if cached is None or client_id is None:
+        raise InvalidClient("the client_assertion names no known client")
+    verified = check_client_assertion(
+        assertion,
+        client_id=client_id,
+        public_jwks=cached.active_public_keys(runtime.clock.now()),
+        audiences=assertion_audiences(runtime),
+        now=runtime.clock.timestamp(),
+    )
+    return client_id, cached, verified

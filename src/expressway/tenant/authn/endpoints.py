@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from expressway.oauth.assertions import ASSERTION_ALGORITHMS, unverified_client_id
 from expressway.oauth.client_auth import read_client_credentials
@@ -22,6 +23,7 @@ from expressway.tenant.authn.grants.common import (
     set_request_origin,
 )
 from expressway.tenant.management.context import get_runtime
+from expressway.tenant.runtime import TenantRuntime
 from expressway.web.throttling import request_ip
 
 router = APIRouter(tags=["Authentication API"])
@@ -144,13 +146,33 @@ async def read_parameters(request: Request) -> dict[str, str]:
 
 @router.post("/oauth/token")
 async def token(request: Request) -> JSONResponse:
-    runtime = get_runtime(request)
-    origin = request_origin(request)
+    try:
+        params = await read_parameters(request)
+    except OAuthError as error:
+        return oauth_error_response(error)
+    # The grant reads and writes the database: off the event loop, as every blocking handler
+    # is. On the loop, a request waiting for SQLite's write lock would stall the loop that the
+    # lock's holder (a handler whose session commits when its dependency exits) needs to
+    # finish: both would wait out the busy timeout, and every other request with them.
+    return await run_in_threadpool(
+        _token,
+        get_runtime(request),
+        request_origin(request),
+        request.headers.get("authorization"),
+        params,
+    )
+
+
+def _token(
+    runtime: TenantRuntime,
+    origin: RequestOrigin,
+    authorization: str | None,
+    params: dict[str, str],
+) -> JSONResponse:
     client_id: str | None = None
     grant: Grant | None = None
     try:
-        params = await read_parameters(request)
-        presented = read_client_credentials(request.headers.get("authorization"), params)
+        presented = read_client_credentials(authorization, params)
         # Only for the log: who the request claims to be, before anything is verified.
         client_id = presented.client_id or (
             unverified_client_id(presented.assertion) if presented.assertion else None

@@ -271,38 +271,87 @@ def password_page(request: Request) -> Response:
     return _get(request, lambda login, _form: _password_page(login))
 
 
-def _sign_in(login: Login, form: dict[str, str]) -> Response:
+def _credentials(form: dict[str, str]) -> tuple[str, str, str | None]:
+    """The e-mail and password of the form, and what is wrong with them, if anything."""
     email = form.get("email", "").strip()
     password = form.get("password", "")
     if not email or not password or len(email) > MAX_EMAIL_LENGTH:
-        return _password_page(
-            login, error="Enter your e-mail address and password.", status_code=400
-        )
+        return email, password, "Enter your e-mail address and password."
     if len(password) > MAX_PASSWORD_LENGTH:
-        return _password_page(login, error="Wrong e-mail or password.", status_code=400)
+        return email, password, "Wrong e-mail or password."
+    return email, password, None
+
+
+def _find_user(login: Login, connection: str, email: str) -> UserRow | None:
+    return login.session.scalars(
+        select(UserRow).where(UserRow.connection == connection, UserRow.email_key == email.lower())
+    ).first()
+
+
+def _check_password_first(
+    runtime: TenantRuntime, request: Request, form: dict[str, str]
+) -> hashing.PasswordCheck | None:
+    """The Argon2 check of a posted password, made with no transaction open.
+
+    On SQLite the step's transaction holds the database's one write lock from its start, so a
+    check inside it would make every other sign-in wait for this one's hash. What it needs (the
+    user's hash, and whether the sign-in is blocked) is read in a short read-only transaction;
+    :func:`_sign_in` then decides in its own, with what it reads there. None when there is
+    nothing to check: a form that will be refused, or a sign-in that is blocked.
+    """
+    email, password, error = _credentials(form)
+    if error is not None:
+        return None
+    with runtime.read_only_sessions() as session:
+        try:
+            txn = load_transaction(session, runtime.clock.now(), form.get("state"))
+            login = Login.of(runtime, session, request, txn)
+        except TransactionGone:
+            return None
+        if not csrf_tokens_match(txn.csrf_token, form.get(FIELD_NAME)):
+            return None
+        connection = database_connection(login)
+        if connection is None:
+            return None
+        limits, ip = _limits_and_ip(login)
+        if throttling.login_block(
+            session, limits, login.now, connection=connection.name, identifier=email, ip=ip
+        ):
+            return None
+        user = _find_user(login, connection.name, email)
+        stored_hash = user.password_hash if user is not None else None
+    return hashing.check_password(stored_hash, password)
+
+
+def _sign_in(
+    login: Login, form: dict[str, str], checked: hashing.PasswordCheck | None = None
+) -> Response:
+    """The password step, deciding with what its transaction reads. ``checked`` is the check
+    made before it; when the user or their hash changed since, the check is made again here."""
+    email, password, error = _credentials(form)
+    if error is not None:
+        return _password_page(login, error=error, status_code=400)
     login.remember(identifier=email)
     connection = database_connection(login)
     if connection is None:
         return fail(login, InvalidRequest("the tenant has no database connection to sign in with"))
     # Checked before the password: a blocked guesser learns nothing, right password or not.
+    # Checked again here, after the check made outside: failures counted meanwhile by sign-ins
+    # in parallel apply to this one as if it came after them.
     limits, ip = _limits_and_ip(login)
     block = throttling.login_block(
         login.session, limits, login.now, connection=connection.name, identifier=email, ip=ip
     )
     if block is not None:
         return _blocked_page(login, block, connection.name, email, ip)
-    user = login.session.scalars(
-        select(UserRow).where(
-            UserRow.connection == connection.name, UserRow.email_key == email.lower()
-        )
-    ).first()
+    user = _find_user(login, connection.name, email)
+    stored_hash = user.password_hash if user is not None else None
+    if checked is None or checked.stored_hash != stored_hash:
+        checked = hashing.check_password(stored_hash, password)
     if user is None or user.password_hash is None:
-        # The same Argon2 work as for a real user, so that timing tells no one which e-mails
-        # have accounts.
-        hashing.burn_password_check(password)
         record(login, "fu", "Wrong email or password.", connection=connection.name, user_name=email)
         return _wrong_password(login, connection.name, email, ip)
-    if not hashing.verify_password(user.password_hash, password):
+    if not checked.matches:
         record(login, "fp", "Wrong email or password.", user=user, connection=connection.name)
         return _wrong_password(login, connection.name, email, ip)
     if user.blocked:
@@ -313,6 +362,8 @@ def _sign_in(login: Login, form: dict[str, str]) -> Response:
             error="Your account is blocked. Contact your administrator.",
             status_code=400,
         )
+    if checked.rehashed is not None:
+        user.password_hash = checked.rehashed
     throttling.forget_login_failures(
         login.session, limits, connection=connection.name, identifier=email, ip=ip
     )
@@ -369,9 +420,21 @@ def _blocked_page(
     return response
 
 
+def _password_step(runtime: TenantRuntime, request: Request, form: dict[str, str]) -> Response:
+    checked = _check_password_first(runtime, request, form)
+    return _run(
+        runtime,
+        request,
+        form.get("state"),
+        form,
+        lambda login, fields: _sign_in(login, fields, checked),
+    )
+
+
 @router.post("/u/login/password")
 async def password_submit(request: Request) -> Response:
-    return await _post(request, _sign_in)
+    form = await _read_form(request)
+    return await run_in_threadpool(_password_step, get_runtime(request), request, form)
 
 
 # --- Organization picker (post_login_prompt) ---

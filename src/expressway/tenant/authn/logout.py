@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from expressway import hashing, jose
 from expressway.oauth.errors import OAuthError
@@ -244,13 +245,20 @@ def _refusal(
 
 
 async def _logout(request: Request, *, oidc: bool) -> Response:
+    try:
+        params: dict[str, str] | LogoutRefused = await _parameters(request)
+    except LogoutRefused as error:
+        params = error
+    # The database work runs off the event loop (see the token endpoint for why).
+    return await run_in_threadpool(_log_out, request, params, oidc=oidc)
+
+
+def _log_out(request: Request, params: dict[str, str] | LogoutRefused, *, oidc: bool) -> Response:
     runtime = get_runtime(request)
     origin = request_origin(request)
-    try:
-        params = await _parameters(request)
-    except LogoutRefused as error:
+    if isinstance(params, LogoutRefused):
         with runtime.sessions() as session:
-            return _refusal(runtime, session, origin, error)
+            return _refusal(runtime, session, origin, params)
     with runtime.sessions() as session:
         now = runtime.clock.now()
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import OAuthError
@@ -29,6 +30,7 @@ from expressway.tenant.authn.grants.common import (
 )
 from expressway.tenant.management.context import get_runtime
 from expressway.tenant.rows import UserRow
+from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import refresh_tokens
 
 router = APIRouter(tags=["Authentication API"])
@@ -38,11 +40,28 @@ SUCCESS_LOG = "srrt"
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request) -> Response:
-    runtime = get_runtime(request)
-    origin: RequestOrigin = request_origin(request)
     try:
         params = await read_parameters(request)
-        presented = read_client_credentials(request.headers.get("authorization"), params)
+    except OAuthError as error:
+        return oauth_error_response(error)
+    # The database work runs off the event loop (see the token endpoint for why).
+    return await run_in_threadpool(
+        _revoke,
+        get_runtime(request),
+        request_origin(request),
+        request.headers.get("authorization"),
+        params,
+    )
+
+
+def _revoke(
+    runtime: TenantRuntime,
+    origin: RequestOrigin,
+    authorization: str | None,
+    params: dict[str, str],
+) -> Response:
+    try:
+        presented = read_client_credentials(authorization, params)
         token = required(params, "token")
         with runtime.sessions() as session:
             set_request_origin(session, origin)

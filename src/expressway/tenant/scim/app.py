@@ -14,10 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from expressway.scim.errors import ScimError, invalid_value
+from expressway.storage.faults import DatabaseFault
 from expressway.tenant.errors import TenantError
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.scim import discovery, groups, users
 from expressway.tenant.scim.context import ScimResponse, ScimUnauthorized, record_failure
+from expressway.web.database_faults import install_database_fault_handler, retry_headers
 
 logger = logging.getLogger("expressway.tenant.scim")
 
@@ -70,6 +72,12 @@ async def _handle_unexpected_error(request: Request, exc: Exception) -> Response
     return _answer(request, ScimError(500, "internal error; the tenant's log has the details"))
 
 
+def _database_fault(_request: Request, fault: DatabaseFault) -> Response:
+    """503 in the SCIM error schema; not recorded as a failed write, as the database is away."""
+    body = ScimError(503, fault.message).body()
+    return ScimResponse(body, status_code=503, headers=retry_headers(fault))
+
+
 def create_scim_app(runtime: TenantRuntime) -> FastAPI:
     app = FastAPI(
         title="Expressway tenant SCIM 2.0",
@@ -84,6 +92,7 @@ def create_scim_app(runtime: TenantRuntime) -> FastAPI:
     app.add_exception_handler(HTTPException, _handle_http_exception)
     app.add_exception_handler(DataError, _handle_data_error)
     app.add_exception_handler(Exception, _handle_unexpected_error)
+    install_database_fault_handler(app, _database_fault, _handle_unexpected_error)
     app.include_router(discovery.router)
     app.include_router(users.router)
     app.include_router(groups.router)

@@ -2,16 +2,18 @@
 unit of work, the request body, and the answers' media type.
 
 A token authenticates only for the connection in the URL: the lookup is by the token's SHA-256
-digest and the connection together (:func:`connections.authenticate_scim_token`), so no stored
-value is compared with the token itself, and another connection's token, an expired one or one
-whose SCIM configuration was removed finds nothing. Every refusal is the same 401, which says
-nothing about whether the connection exists.
+digest and the connection together, joined to the SCIM configuration and the connection in one
+query (:func:`connections.scim_credentials`), so no stored value is compared with the token
+itself, and another connection's token, an expired one or one whose SCIM configuration was
+removed finds nothing. Every refusal is the same 401, which says nothing about whether the
+connection exists. The token's ``last_used_at`` is kept to the minute, as Auth0 keeps it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from expressway.scim.errors import SCIM_MEDIA_TYPE, ScimError, forbidden, invalid_syntax
+from expressway.storage.engine import unit_of_work
 from expressway.tenant import logs
 from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow, ScimTokenRow
 from expressway.tenant.runtime import TenantRuntime
@@ -105,31 +108,65 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
-def scim_context(scope: str | None) -> Callable[..., Iterator[Scim]]:
-    """A dependency: a valid token of the URL's connection holding ``scope`` (any valid token
-    when ``None``); yields the request's context, committed when the handler returns."""
+def _authenticate(
+    session: Session, runtime: TenantRuntime, connection_id: str, token: str
+) -> connections.ScimCredentials:
+    found = (
+        connections.scim_credentials(session, runtime.clock.now(), connection_id, token)
+        if len(token) <= MAX_TOKEN_LENGTH
+        else None
+    )
+    if found is None:
+        raise ScimUnauthorized("the bearer token is not valid here", token_given=True)
+    return found
 
-    def dependency(request: Request, connection_id: str) -> Iterator[Scim]:
+
+def _mark_used(runtime: TenantRuntime, session: Session | None, token: ScimTokenRow) -> None:
+    """Record the token's use to the minute: in the request's own transaction for a write, in a
+    short one of its own for a read, whose transaction stays read-only."""
+    now = runtime.clock.now()
+    if not connections.needs_use_mark(token, now):
+        return
+    if session is not None:
+        token.last_used_at = now
+        return
+    with unit_of_work(runtime.sessions) as writing:
+        connections.mark_scim_token_used(writing, now, token.token_id)
+
+
+@dataclass(frozen=True)
+class ScimAccess:
+    """A SCIM request on its way to its handler: the token is checked, and the transaction
+    opened, by :meth:`open` in the handler's own thread. A dependency that opened them would
+    cost two more hops between the event loop and the thread pool (in and out of it) on every
+    request."""
+
+    request: Request
+    connection_id: str
+    scope: str | None
+
+    @property
+    def reads(self) -> bool:
+        """Reads (no scope, or a ``get:`` one) run in a read-only transaction: on SQLite they
+        never take the write lock, so they do not queue behind provisioning."""
+        return self.scope is None or self.scope.startswith("get:")
+
+    @contextmanager
+    def open(self) -> Iterator[Scim]:
+        """A valid token of the URL's connection holding the scope (any valid token when
+        ``None``); yields the request's context, committed when the block ends normally."""
+        request, scope = self.request, self.scope
         runtime = get_runtime(request)
         token = _bearer_token(request)
-        session = runtime.sessions()
+        session = (runtime.read_only_sessions if self.reads else runtime.sessions)()
         try:
-            found = (
-                connections.authenticate_scim_token(
-                    session, runtime.clock.now(), connection_id, token
-                )
-                if len(token) <= MAX_TOKEN_LENGTH
-                else None
-            )
-            config = session.get(ScimConfigurationRow, connection_id) if found else None
-            connection = session.get(ConnectionRow, connection_id) if config else None
-            if found is None or config is None or connection is None:
-                raise ScimUnauthorized("the bearer token is not valid here", token_given=True)
-            if scope is not None and scope not in found.scopes:
+            found = _authenticate(session, runtime, self.connection_id, token)
+            if scope is not None and scope not in found.token.scopes:
                 raise forbidden(f"the token lacks the scope {scope}")
-            request.state.scim_connection_name = connection.name
-            request.state.scim_token_id = found.token_id
-            yield Scim(session, runtime, request, connection, config, found)
+            _mark_used(runtime, None if self.reads else session, found.token)
+            request.state.scim_connection_name = found.connection.name
+            request.state.scim_token_id = found.token.token_id
+            yield Scim(session, runtime, request, found.connection, found.config, found.token)
             session.commit()
         except BaseException:
             session.rollback()
@@ -137,12 +174,15 @@ def scim_context(scope: str | None) -> Callable[..., Iterator[Scim]]:
         finally:
             session.close()
 
-    return dependency
-
 
 def uses(scope: str | None = None) -> Any:
-    """``ctx: Scim = uses("get:users")`` in a handler's signature."""
-    return Depends(scim_context(scope), scope="function")
+    """``access: ScimAccess = uses("get:users")`` in a handler's signature, then
+    ``with access.open() as ctx:`` in its body."""
+
+    async def dependency(request: Request, connection_id: str) -> ScimAccess:
+        return ScimAccess(request, connection_id, scope)
+
+    return Depends(dependency)
 
 
 async def json_body(request: Request) -> Any:

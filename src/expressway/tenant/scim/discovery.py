@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from expressway.scim.errors import not_found, not_implemented
 from expressway.scim.resources import resource_types, schemas, service_provider_config
 from expressway.tenant.scim.common import LIST_RESPONSE_URN
-from expressway.tenant.scim.context import Scim, ScimResponse, uses
+from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, uses
 
 router = APIRouter(prefix="/connections/{connection_id}")
 
@@ -49,41 +49,47 @@ def _schemas(ctx: Scim) -> list[dict[str, Any]]:
 
 
 @router.get("/ServiceProviderConfig", summary="What the server supports")
-def get_service_provider_config(ctx: Scim = uses()) -> Response:
-    body = service_provider_config().model_dump()
-    body["meta"] = {
-        "resourceType": "ServiceProviderConfig",
-        "location": f"{ctx.base_url}/ServiceProviderConfig",
-    }
-    return ScimResponse(body)
+def get_service_provider_config(access: ScimAccess = uses()) -> Response:
+    with access.open() as ctx:
+        body = service_provider_config().model_dump()
+        body["meta"] = {
+            "resourceType": "ServiceProviderConfig",
+            "location": f"{ctx.base_url}/ServiceProviderConfig",
+        }
+        return ScimResponse(body)
 
 
 @router.get("/ResourceTypes", summary="The resource types served")
-def list_resource_types(ctx: Scim = uses()) -> Response:
-    return _listed(_resource_types(ctx))
+def list_resource_types(access: ScimAccess = uses()) -> Response:
+    with access.open() as ctx:
+        return _listed(_resource_types(ctx))
 
 
 @router.get("/ResourceTypes/{name}", summary="One resource type")
-def get_resource_type(name: str, ctx: Scim = uses()) -> Response:
-    for body in _resource_types(ctx):
-        if body["id"] == name:
-            return ScimResponse(body)
-    raise not_found(f"ResourceType {name} not found")
+def get_resource_type(name: str, access: ScimAccess = uses()) -> Response:
+    with access.open() as ctx:
+        for body in _resource_types(ctx):
+            if body["id"] == name:
+                return ScimResponse(body)
+        raise not_found(f"ResourceType {name} not found")
 
 
 @router.get("/Schemas", summary="The schemas served")
-def list_schemas(ctx: Scim = uses()) -> Response:
-    return _listed(_schemas(ctx))
+def list_schemas(access: ScimAccess = uses()) -> Response:
+    with access.open() as ctx:
+        return _listed(_schemas(ctx))
 
 
 @router.get("/Schemas/{schema_id}", summary="One schema")
-def get_schema(schema_id: str, ctx: Scim = uses()) -> Response:
-    for body in _schemas(ctx):
-        if body["id"] == schema_id:
-            return ScimResponse(body)
-    raise not_found(f"Schema {schema_id} not found")
+def get_schema(schema_id: str, access: ScimAccess = uses()) -> Response:
+    with access.open() as ctx:
+        for body in _schemas(ctx):
+            if body["id"] == schema_id:
+                return ScimResponse(body)
+        raise not_found(f"Schema {schema_id} not found")
 
 
 @router.post("/.search", summary="Search across resource types (not supported)")
-def search_everything(ctx: Scim = uses()) -> Response:
-    raise not_implemented("searching several resource types at once is not supported")
+def search_everything(access: ScimAccess = uses()) -> Response:
+    with access.open():
+        raise not_implemented("searching several resource types at once is not supported")

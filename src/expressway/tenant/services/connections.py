@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from expressway import hashing, ids
@@ -600,22 +601,80 @@ def remove_scim_token(session: Session, token: ScimTokenRow) -> None:
     session.flush()
 
 
+#: ``last_used_at`` is kept to the minute, as Auth0 keeps it: a token used again within a minute
+#: of its stored use is not written, so a SCIM read stays a read-only transaction.
+SCIM_TOKEN_USE_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ScimCredentials:
+    """What a SCIM request's bearer token opens: the token, the connection's SCIM configuration
+    and the connection."""
+
+    token: ScimTokenRow
+    config: ScimConfigurationRow
+    connection: ConnectionRow
+
+
+def _active_token(now: datetime, connection_id: str, token: str) -> Any:
+    return (
+        ScimTokenRow.token_hash == hashing.hash_token(token),
+        ScimTokenRow.connection_id == connection_id,
+        or_(ScimTokenRow.valid_until.is_(None), ScimTokenRow.valid_until > now),
+    )
+
+
+def scim_credentials(
+    session: Session, now: datetime, connection_id: str, token: str
+) -> ScimCredentials | None:
+    """The active token of ``connection_id`` whose digest matches ``token``, with the SCIM
+    configuration and the connection, in one query; ``None`` when any of them is missing.
+    Nothing is written: see :func:`needs_use_mark`."""
+    found = session.execute(
+        select(ScimTokenRow, ScimConfigurationRow, ConnectionRow)
+        .join(
+            ScimConfigurationRow, ScimConfigurationRow.connection_id == ScimTokenRow.connection_id
+        )
+        .join(ConnectionRow, ConnectionRow.id == ScimTokenRow.connection_id)
+        .where(*_active_token(now, connection_id, token))
+    ).first()
+    return None if found is None else ScimCredentials(*found)
+
+
+def needs_use_mark(token: ScimTokenRow, now: datetime) -> bool:
+    """Whether ``last_used_at`` is a minute or more behind ``now`` (or was never set)."""
+    return token.last_used_at is None or now - token.last_used_at >= SCIM_TOKEN_USE_GRANULARITY
+
+
+def mark_scim_token_used(session: Session, now: datetime, token_id: str) -> None:
+    """Record a use of the token, unless a concurrent request recorded one within the minute."""
+    session.execute(
+        update_rows(ScimTokenRow)
+        .where(
+            ScimTokenRow.token_id == token_id,
+            or_(
+                ScimTokenRow.last_used_at.is_(None),
+                ScimTokenRow.last_used_at <= now - SCIM_TOKEN_USE_GRANULARITY,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def authenticate_scim_token(
     session: Session, now: datetime, connection_id: str, token: str
 ) -> ScimTokenRow | None:
-    """The active token of ``connection_id`` whose digest matches ``token``, marked as used.
+    """The active token of ``connection_id`` whose digest matches ``token``, marked as used (to
+    the minute).
 
     The lookup is by digest, so no stored value is ever compared with the token itself; a token
     of another connection, or an expired one, authenticates nothing.
     """
     found = session.scalars(
-        select(ScimTokenRow).where(
-            ScimTokenRow.token_hash == hashing.hash_token(token),
-            ScimTokenRow.connection_id == connection_id,
-            or_(ScimTokenRow.valid_until.is_(None), ScimTokenRow.valid_until > now),
-        )
+        select(ScimTokenRow).where(*_active_token(now, connection_id, token))
     ).first()
-    if found is not None:
+    if found is not None and needs_use_mark(found, now):
         found.last_used_at = now
         session.flush()
     return found

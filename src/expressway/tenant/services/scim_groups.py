@@ -12,33 +12,21 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from scim2_models import Context, ScimFilter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expressway.scim import errors as scim_errors
-from expressway.scim import filters
 from expressway.scim.patch import apply_patch
 from expressway.scim.resources import (
     GROUP_URN,
-    POLICY,
     GroupResource,
     display_name_key,
-    meta,
     stored_form,
 )
 from expressway.tenant.rows import ScimGroupMemberRow, ScimGroupRow, ScimUserRow
-from expressway.tenant.services.scim_queries import (
-    Condition,
-    Indexed,
-    Kind,
-    Page,
-    SqlCompiler,
-    run_query,
-)
+from expressway.tenant.services.scim_queries import Indexed, Kind
+from expressway.tenant.services.scim_resources import ScimKind, checked_name
 from expressway.tenant.services.scim_users import new_scim_id
-
-MAX_DISPLAY_NAME_LENGTH = 512
 
 COLUMNS = {
     f"{GROUP_URN}:id".lower(): Indexed(ScimGroupRow.id, Kind.EXACT),
@@ -50,13 +38,6 @@ COLUMNS = {
 
 #: A member as stored: the SCIM user's id and the ``display`` the IdP sent.
 Member = tuple[str, str | None]
-
-
-def find(session: Session, connection_id: str, scim_id: str) -> ScimGroupRow:
-    row = session.get(ScimGroupRow, scim_id) if len(scim_id) <= 64 else None
-    if row is None or row.connection_id != connection_id:
-        raise scim_errors.not_found(f"Group {scim_id} not found")
-    return row
 
 
 def members_of(session: Session, group_ids: Sequence[str]) -> dict[str, list[Member]]:
@@ -75,52 +56,24 @@ def members_of(session: Session, group_ids: Sequence[str]) -> dict[str, list[Mem
     return found
 
 
-def to_resource(
-    row: ScimGroupRow, base_url: str, members: Sequence[Member] | None
-) -> GroupResource:
-    """The SCIM resource of a row; ``members`` ``None`` leaves them out (not asked for)."""
-    data: dict[str, Any] = {**row.resource, "id": row.id}
-    if members:
-        data["members"] = [
-            {
-                "value": member_id,
-                "$ref": f"{base_url}/Users/{member_id}",
-                "type": "User",
-                **({"display": display} if display is not None else {}),
-            }
-            for member_id, display in members
-        ]
-    resource = GroupResource.model_validate(
-        data, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=POLICY
-    )
-    resource.meta = meta(
-        "Group", row.created_at, row.updated_at, f"{base_url}/Groups/{row.id}", row.version
-    )
-    return resource
+def _member(member: Member, base_url: str) -> dict[str, Any]:
+    member_id, display = member
+    shown = {"display": display} if display is not None else {}
+    return {"value": member_id, "$ref": f"{base_url}/Users/{member_id}", "type": "User", **shown}
 
 
-def search(
-    session: Session,
-    connection_id: str,
-    scim_filter: ScimFilter[Any] | None,
-    page: Page,
-    base_url: str,
-) -> tuple[list[ScimGroupRow], int]:
-    base = sa.select(ScimGroupRow).where(ScimGroupRow.connection_id == connection_id)
-    order = (ScimGroupRow.created_at, ScimGroupRow.id)
-    if scim_filter is None:
-        return run_query(session, base, order, page, Condition(None, True), None)
-    condition = SqlCompiler(scim_filter, COLUMNS).compile(scim_filter.ast)
-
-    def keep(candidates: list[ScimGroupRow]) -> list[ScimGroupRow]:
-        members = members_of(session, [row.id for row in candidates])
-        return [
-            row
-            for row in candidates
-            if filters.matches(scim_filter, to_resource(row, base_url, members[row.id]))
-        ]
-
-    return run_query(session, base, order, page, condition, keep)
+#: SCIM groups as :mod:`scim_resources` reads them; ``members`` comes from the member rows.
+GROUPS: ScimKind[ScimGroupRow, GroupResource] = ScimKind(
+    name="Group",
+    row=ScimGroupRow,
+    model=GroupResource,
+    columns=COLUMNS,
+    name_attribute="displayName",
+    name_key=ScimGroupRow.display_name_key,
+    related="members",
+    load_related=members_of,
+    related_item=_member,
+)
 
 
 def _wanted_members(resource: GroupResource) -> dict[str, str | None]:
@@ -190,31 +143,6 @@ def _set_members(
     return bool(added or removed or renamed)
 
 
-def _check_resource(resource: GroupResource) -> str:
-    display_name = resource.display_name
-    if not isinstance(display_name, str) or not display_name.strip():
-        raise scim_errors.invalid_value("displayName is required")
-    if len(display_name) > MAX_DISPLAY_NAME_LENGTH or "\x00" in display_name:
-        raise scim_errors.invalid_value(
-            f"displayName must be at most {MAX_DISPLAY_NAME_LENGTH} characters, without NUL"
-        )
-    if resource.external_id is not None and len(resource.external_id) > 512:
-        raise scim_errors.invalid_value("externalId must be at most 512 characters")
-    return display_name
-
-
-def _check_display_name(
-    session: Session, connection_id: str, key: str, scim_id: str | None
-) -> None:
-    taken = session.scalar(
-        sa.select(ScimGroupRow.id).where(
-            ScimGroupRow.connection_id == connection_id, ScimGroupRow.display_name_key == key
-        )
-    )
-    if taken is not None and taken != scim_id:
-        raise scim_errors.uniqueness("a group with this displayName already exists")
-
-
 def _flush(session: Session) -> None:
     try:
         session.flush()
@@ -225,9 +153,9 @@ def _flush(session: Session) -> None:
 def create(
     session: Session, now: datetime, connection_id: str, resource: GroupResource
 ) -> ScimGroupRow:
-    display_name = _check_resource(resource)
+    display_name = checked_name("displayName", resource.display_name, resource.external_id)
     key = display_name_key(display_name)
-    _check_display_name(session, connection_id, key, None)
+    GROUPS.check_name_free(session, connection_id, key, None)
     wanted = _wanted_members(resource)
     row = ScimGroupRow(
         id=new_scim_id(),
@@ -254,9 +182,9 @@ def _update(
     resource: GroupResource,
     current: dict[str, str | None],
 ) -> bool:
-    display_name = _check_resource(resource)
+    display_name = checked_name("displayName", resource.display_name, resource.external_id)
     key = display_name_key(display_name)
-    _check_display_name(session, row.connection_id, key, row.id)
+    GROUPS.check_name_free(session, row.connection_id, key, row.id)
     members_changed = _set_members(
         session, row.connection_id, row, current, _wanted_members(resource)
     )
@@ -287,7 +215,7 @@ def patch(
 ) -> bool:
     """Apply a PatchOp; answers whether anything changed."""
     members = members_of(session, [row.id])[row.id]
-    resource = to_resource(row, base_url, members)
+    resource = GROUPS.to_resource(row, base_url, members)
     resource.meta = None
     if not apply_patch(operations, resource):
         return False

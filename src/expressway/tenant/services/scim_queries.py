@@ -192,7 +192,6 @@ def run_query(
     """
     statement = base if condition.clause is None else base.where(condition.clause)
     if condition.exact or keep is None:
-        total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
         rows: list[RowT] = []
         if page.count > 0:
             rows = list(
@@ -200,6 +199,11 @@ def run_query(
                     statement.order_by(*order_by).offset(page.start_index - 1).limit(page.count)
                 )
             )
+        if 0 < len(rows) < page.count:
+            # A page that is neither empty nor full is the last one: it tells the total, so a
+            # lookup (one user by userName) costs one query, not two.
+            return rows, page.start_index - 1 + len(rows)
+        total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
         return rows, total
     candidates = list(session.scalars(statement.order_by(*order_by).limit(MAX_SCANNED + 1)))
     if len(candidates) > MAX_SCANNED:

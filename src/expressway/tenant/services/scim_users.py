@@ -14,27 +14,25 @@ the full resource is kept beside it.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from scim2_models import Context, SCIMException, ScimFilter
 from scim2_models import Path as ScimPath
+from scim2_models import SCIMException
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expressway.scim import errors as scim_errors
-from expressway.scim import filters
 from expressway.scim.patch import apply_patch
 from expressway.scim.resources import (
-    POLICY,
     USER_URN,
     UserResource,
-    meta,
     stored_form,
     user_name_key,
 )
@@ -56,14 +54,8 @@ from expressway.tenant.services import (
     users,
 )
 from expressway.tenant.services.federated_users import MAX_USER_ID_LENGTH, federated_user_id
-from expressway.tenant.services.scim_queries import (
-    Condition,
-    Indexed,
-    Kind,
-    Page,
-    SqlCompiler,
-    run_query,
-)
+from expressway.tenant.services.scim_queries import Indexed, Kind
+from expressway.tenant.services.scim_resources import ScimKind, checked_name
 
 #: The user columns' lengths: a longer SCIM value is left out, never truncated into a lie.
 _PROFILE_LENGTHS = {
@@ -76,7 +68,6 @@ _PROFILE_LENGTHS = {
 }
 _EMAIL = re.compile(r"^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)+$")
 _APP_METADATA = "app_metadata."
-MAX_USER_NAME_LENGTH = 512
 
 COLUMNS = {
     f"{USER_URN}:id".lower(): Indexed(ScimUserRow.id, Kind.EXACT),
@@ -93,13 +84,6 @@ def new_scim_id() -> str:
 
 
 # --- Reading ---
-
-
-def find(session: Session, connection_id: str, scim_id: str) -> ScimUserRow:
-    row = session.get(ScimUserRow, scim_id) if len(scim_id) <= 64 else None
-    if row is None or row.connection_id != connection_id:
-        raise scim_errors.not_found(f"User {scim_id} not found")
-    return row
 
 
 def group_memberships(
@@ -120,60 +104,55 @@ def group_memberships(
     return found
 
 
-def to_resource(
-    row: ScimUserRow, base_url: str, groups: Iterable[tuple[str, str]] | None = None
-) -> UserResource:
-    """The SCIM resource of a row: what the IdP sent, with ``id``, ``meta`` and ``groups``."""
-    data: dict[str, Any] = {**row.resource, "id": row.id}
-    if groups:
-        data["groups"] = [
-            {
-                "value": group_id,
-                "$ref": f"{base_url}/Groups/{group_id}",
-                "display": display,
-                "type": "direct",
-            }
-            for group_id, display in groups
-        ]
-    resource = UserResource.model_validate(
-        data, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=POLICY
-    )
-    resource.meta = meta(
-        "User", row.created_at, row.updated_at, f"{base_url}/Users/{row.id}", row.version
-    )
-    return resource
+def _group_of_user(group: tuple[str, str], base_url: str) -> dict[str, Any]:
+    group_id, display = group
+    return {
+        "value": group_id,
+        "$ref": f"{base_url}/Groups/{group_id}",
+        "display": display,
+        "type": "direct",
+    }
 
 
-def search(
-    session: Session,
-    connection_id: str,
-    scim_filter: ScimFilter[Any] | None,
-    page: Page,
-    base_url: str,
-) -> tuple[list[ScimUserRow], int]:
-    """One page of the connection's users matching the filter, oldest first, and the total."""
-    base = sa.select(ScimUserRow).where(ScimUserRow.connection_id == connection_id)
-    order = (ScimUserRow.created_at, ScimUserRow.id)
-    if scim_filter is None:
-        return run_query(session, base, order, page, Condition(None, True), None)
-    condition = SqlCompiler(scim_filter, COLUMNS).compile(scim_filter.ast)
-
-    def keep(candidates: list[ScimUserRow]) -> list[ScimUserRow]:
-        memberships = group_memberships(session, [row.id for row in candidates])
-        return [
-            row
-            for row in candidates
-            if filters.matches(scim_filter, to_resource(row, base_url, memberships[row.id]))
-        ]
-
-    return run_query(session, base, order, page, condition, keep)
+#: SCIM users as :mod:`scim_resources` reads them; ``groups`` comes from the group members.
+USERS: ScimKind[ScimUserRow, UserResource] = ScimKind(
+    name="User",
+    row=ScimUserRow,
+    model=UserResource,
+    columns=COLUMNS,
+    name_attribute="userName",
+    name_key=ScimUserRow.user_name_key,
+    related="groups",
+    load_related=group_memberships,
+    related_item=_group_of_user,
+)
 
 
 # --- Writing ---
 
 
+#: The User's attributes by the lower-cased name a path starts with.
+_ROOT_FIELDS = {
+    str(field.serialization_alias or name).lower(): name
+    for name, field in UserResource.model_fields.items()
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _root_field(path: str) -> str | None:
+    """The field of the attribute a path starts with (``photos`` for ``photos[type eq
+    "photo"].value``); ``None`` for a path with a schema URN, which is left to scim2-models."""
+    return _ROOT_FIELDS.get(re.split(r"[.\[]", path, maxsplit=1)[0].strip().lower())
+
+
 def _value_at(resource: UserResource, path: str) -> Any:
-    """The value at a SCIM path, or ``None`` when the path means nothing for a User."""
+    """The value at a SCIM path, or ``None`` when the path means nothing for a User.
+
+    Most of a mapping names attributes the IdP did not send; those are ``None`` without
+    evaluating the path, which is most of the cost of applying a mapping."""
+    root = _root_field(path)
+    if root is not None and getattr(resource, root) in (None, []):
+        return None
     try:
         value = ScimPath[UserResource](path).get(resource)
     except (SCIMException, ValidationError, ValueError, TypeError, AttributeError, LookupError):
@@ -269,16 +248,6 @@ def _set_active(session: Session, now: datetime, user: UserRow, active: bool) ->
         refresh_tokens.revoke_user_refresh_tokens(session, now, user.user_id)
 
 
-def _check_user_name(session: Session, connection_id: str, key: str, scim_id: str | None) -> None:
-    taken = session.scalar(
-        sa.select(ScimUserRow.id).where(
-            ScimUserRow.connection_id == connection_id, ScimUserRow.user_name_key == key
-        )
-    )
-    if taken is not None and taken != scim_id:
-        raise scim_errors.uniqueness("a user with this userName already exists")
-
-
 def _check_email(session: Session, connection: ConnectionRow, user: UserRow) -> None:
     if not user.email_key:
         return
@@ -311,19 +280,6 @@ def _subject(resource: UserResource, config: ScimConfigurationRow) -> str:
     return str(resource.user_name)
 
 
-def _check_resource(resource: UserResource) -> str:
-    user_name = resource.user_name
-    if not isinstance(user_name, str) or not user_name.strip():
-        raise scim_errors.invalid_value("userName is required")
-    if len(user_name) > MAX_USER_NAME_LENGTH or "\x00" in user_name:
-        raise scim_errors.invalid_value(
-            f"userName must be at most {MAX_USER_NAME_LENGTH} characters, without NUL"
-        )
-    if resource.external_id is not None and len(resource.external_id) > 512:
-        raise scim_errors.invalid_value("externalId must be at most 512 characters")
-    return user_name
-
-
 def _join_organizations(
     session: Session, now: datetime, connection: ConnectionRow, user_id: str
 ) -> None:
@@ -347,9 +303,9 @@ def create(
 ) -> ScimUserRow:
     """Provision a user; raises ``uniqueness`` (409) when the userName, the user id or the
     e-mail is taken in the connection."""
-    user_name = _check_resource(resource)
+    user_name = checked_name("userName", resource.user_name, resource.external_id)
     key = user_name_key(user_name)
-    _check_user_name(session, connection.id, key, None)
+    USERS.check_name_free(session, connection.id, key, None)
     user_id = federated_user_id(connection.strategy, connection.name, _subject(resource, config))
     if len(user_id) > MAX_USER_ID_LENGTH:
         raise scim_errors.invalid_value(
@@ -413,9 +369,9 @@ def replace(
 ) -> ScimUserRow:
     """Replace the user's attributes with ``resource`` (RFC 7644 §3.5.1). The tenant user id
     never changes: it was fixed when the user was provisioned."""
-    user_name = _check_resource(resource)
+    user_name = checked_name("userName", resource.user_name, resource.external_id)
     key = user_name_key(user_name)
-    _check_user_name(session, connection.id, key, row.id)
+    USERS.check_name_free(session, connection.id, key, row.id)
     user = session.get(UserRow, row.user_id)
     if user is None:  # pragma: no cover - the foreign key deletes the SCIM row with the user
         raise scim_errors.not_found(f"User {row.id} not found")
@@ -446,7 +402,7 @@ def patch(
 ) -> bool:
     """Apply a PatchOp (RFC 7644 §3.5.2); answers whether anything changed (a no-op PATCH
     changes nothing, not even the version)."""
-    resource = to_resource(row, base_url)
+    resource = USERS.to_resource(row, base_url)
     resource.meta = None
     if not apply_patch(operations, resource):
         return False

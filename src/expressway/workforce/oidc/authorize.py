@@ -376,18 +376,70 @@ def _log_sign_in_failure(
 
 
 def _check_password(
-    session: Session, org: OrgRow, username: str, password: str
+    session: Session,
+    org: OrgRow,
+    username: str,
+    password: str,
+    checked: hashing.PasswordCheck | None,
 ) -> tuple[UserRow | None, str | None]:
-    """The user these credentials prove, or the reason they do not (for the System Log)."""
+    """The user these credentials prove, or the reason they do not (for the System Log).
+    ``checked`` is the check made before the transaction; it is made again when the user or
+    their hash changed since."""
     user = _find_login_user(session, org.id, username) if username else None
-    if user is None or user.password_hash is None:
-        hashing.burn_password_check(password)
-        return user, "INVALID_CREDENTIALS"
-    if not hashing.verify_password(user.password_hash, password):
+    stored_hash = user.password_hash if user is not None else None
+    if checked is None or checked.stored_hash != stored_hash:
+        checked = hashing.check_password(stored_hash, password)
+    if user is None or user.password_hash is None or not checked.matches:
         return user, "INVALID_CREDENTIALS"
     if user.status != users_service.ACTIVE:
         return user, f"User is {user.status}"
+    if checked.rehashed is not None:
+        user.password_hash = checked.rehashed
     return user, None
+
+
+def _live_transaction(
+    session: Session, org: OrgRow, request: Request, form: dict[str, Any], now: datetime
+) -> AuthorizationTransactionRow | None:
+    """The sign-in the form continues, when it is this org's, unexpired, started in this
+    browser, and the form carries its anti-CSRF token."""
+    transaction = session.get(AuthorizationTransactionRow, _form_text(form, "transaction", 64))
+    browser = request.cookies.get(TRANSACTION_COOKIE, "")
+    if (
+        transaction is None
+        or transaction.org_id != org.id
+        or transaction.expires_at <= now
+        or not hashing.verify_token(transaction.browser_digest, browser)
+        or not hashing.verify_token(transaction.csrf_digest, _form_text(form, "csrf_token", 128))
+    ):
+        return None
+    return transaction
+
+
+def _check_password_first(
+    runtime: WorkforceRuntime, request: Request, org_name: str, form: dict[str, Any]
+) -> hashing.PasswordCheck | None:
+    """The Argon2 check of a posted password, made with no transaction open.
+
+    On SQLite a read-write transaction holds the database's one write lock from its start, so
+    a check inside it would make every other sign-in wait for this one's hash. What it needs
+    (the user's hash, and whether the address is throttled) is read in a short read-only
+    transaction; :func:`_sign_in` then decides in its own, with what it reads there. None when
+    there is nothing to check: a stale form, or a throttled address.
+    """
+    now = runtime.clock.now()
+    with runtime.read_only_sessions() as session:
+        org = orgs.find_by_name(session, org_name)
+        if org is None or _live_transaction(session, org, request, form, now) is None:
+            return None
+        policy = throttling.Policy.of(runtime.settings)
+        ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+        if throttling.address_throttled(session, policy, now, ip) is not None:
+            return None
+        username = _form_text(form, "username", 100).strip()
+        user = _find_login_user(session, org.id, username) if username else None
+        stored_hash = user.password_hash if user is not None else None
+    return hashing.check_password(stored_hash, _form_text(form, "password", 256))
 
 
 def _refuse(
@@ -412,21 +464,12 @@ def _refuse(
 def _sign_in(
     runtime: WorkforceRuntime, request: Request, org_name: str, form: dict[str, Any]
 ) -> Response:
+    checked = _check_password_first(runtime, request, org_name, form)
     now = runtime.clock.now()
     with runtime.sessions() as session:
         org = orgs.get_by_name(session, org_name)
-        transaction_id = _form_text(form, "transaction", 64)
-        transaction = session.get(AuthorizationTransactionRow, transaction_id)
-        browser = request.cookies.get(TRANSACTION_COOKIE, "")
-        if (
-            transaction is None
-            or transaction.org_id != org.id
-            or transaction.expires_at <= now
-            or not hashing.verify_token(transaction.browser_digest, browser)
-            or not hashing.verify_token(
-                transaction.csrf_digest, _form_text(form, "csrf_token", 128)
-            )
-        ):
+        transaction = _live_transaction(session, org, request, form, now)
+        if transaction is None:
             return error_page(org.name, STALE_FORM)
         app = session.get(AppRow, transaction.app_id)
         if app is None or clients.find_client(session, org.id, app.client_id) is None:
@@ -437,6 +480,9 @@ def _sign_in(
         ip = request_ip(request, runtime.settings.trusted_proxy_networks())
         client = replace(log_client(request), ip=ip)
         # Checked before the password: a throttled guesser learns nothing, right password or not.
+        # Checked here again, with the user's status below, after the password check made outside
+        # the transaction: failures counted meanwhile by sign-ins in parallel apply to this one
+        # as if it came after them.
         retry_after = throttling.address_throttled(session, policy, now, ip)
         if retry_after is not None:
             throttling.record_throttled(session, org.id, now, client)
@@ -446,7 +492,9 @@ def _sign_in(
             return page
         found = _find_login_user(session, org.id, username) if username else None
         throttling.unlock_if_due(session, policy, found, now, client)
-        user, failure = _check_password(session, org, username, _form_text(form, "password", 256))
+        user, failure = _check_password(
+            session, org, username, _form_text(form, "password", 256), checked
+        )
         if failure is not None or user is None:
             _log_sign_in_failure(session, request, org, user, username, failure or "", now)
             throttling.count_failure(session, policy, now, user=user, ip=ip, client=client)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from expressway.workforce import ids, system_log
@@ -71,9 +71,12 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 
 JOB_ID_PREFIX = "pjb"
-#: How long a claimed job is its worker's: longer than any job takes (a few HTTP calls, each
-#: with a timeout), short enough that a dead worker's job runs again soon.
-LEASE = timedelta(minutes=5)
+#: How long a claim holds a job unless renewed: a dead worker's job (and every later job of its
+#: subject, which waits for it) runs again this soon after the worker died. A live worker renews
+#: its lease every :data:`RENEW_EVERY` while it calls the app (:func:`renew`), however long the
+#: calls take, so the lease need not outlast the slowest job.
+LEASE = timedelta(seconds=30)
+RENEW_EVERY = LEASE / 3
 MAX_ERROR_LENGTH = 2000
 
 
@@ -325,6 +328,22 @@ def claim(session: Session, now: datetime, exclude: set[str] | None = None) -> C
         attempts=job.attempts,
         lease_token=job.lease_token,
     )
+
+
+def renew(session: Session, claim: Claim, now: datetime) -> bool:
+    """Extend the lease of a job this claim still holds, to ``now`` + :data:`LEASE`; False when
+    the claim no longer holds it (it ran out and another worker took the job)."""
+    renewed = session.execute(
+        update(ProvisioningJobRow)
+        .where(
+            ProvisioningJobRow.id == claim.id,
+            ProvisioningJobRow.state == IN_PROGRESS,
+            ProvisioningJobRow.lease_token == claim.lease_token,
+        )
+        .values(lease_expires_at=now + LEASE)
+        .returning(ProvisioningJobRow.id)
+    )
+    return renewed.first() is not None
 
 
 def held(session: Session, claim: Claim) -> ProvisioningJobRow | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from expressway.storage.engine import unit_of_work
+from expressway.storage.faults import log_round_failure
 from expressway.workforce.provisioning import backoff, handlers, jobs
 from expressway.workforce.runtime import WorkforceRuntime
 
@@ -42,7 +45,8 @@ def run_due_jobs(
         if claim is None:
             break
         seen.add(claim.id)
-        result = handlers.run(runtime, claim, at)
+        with _lease_kept(runtime, claim):
+            result = handlers.run(runtime, claim, at)
         settled_at = now if now is not None else runtime.clock.now()
         with unit_of_work(runtime.sessions) as session:
             job = jobs.held(session, claim)
@@ -65,6 +69,32 @@ def run_due_jobs(
                     handlers.on_failed(session, job, settled_at)
         ran += 1
     return ran
+
+
+@contextmanager
+def _lease_kept(runtime: WorkforceRuntime, claim: jobs.Claim) -> Iterator[None]:
+    """Renew ``claim``'s lease from a thread of its own while the block runs (the app is being
+    called), so that a slow app does not let another worker take the job over."""
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.wait(jobs.RENEW_EVERY.total_seconds()):
+            try:
+                with unit_of_work(runtime.sessions) as session:
+                    if not jobs.renew(session, claim, runtime.clock.now()):
+                        return
+            except Exception as exc:
+                # A renewal lost to a database outage only lets the lease run out sooner; the
+                # job is idempotent and runs again.
+                log_round_failure(logger, f"renewing the lease of job {claim.id} failed", exc)
+
+    keeper = threading.Thread(target=keep, name=f"lease-{claim.id}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        keeper.join()
 
 
 class ProvisioningWorker:
@@ -123,9 +153,9 @@ class ProvisioningWorker:
                 self._wake.clear()
             try:
                 run_due_jobs(self._runtime)
-            except Exception:
+            except Exception as exc:
                 # The database is away: try again at the next poll, as the jobs are durable.
-                logger.exception("the provisioning worker's pass failed")
+                log_round_failure(logger, "the provisioning worker's pass failed", exc)
             with self._passed:
                 self._passes += 1
                 self._running = False

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expressway.oauth.errors import InvalidRequest, InvalidScope, UnauthorizedClient
 from expressway.oauth.scopes import parse_scope
+from expressway.tenant.authn import hot_rows
 from expressway.tenant.authn.grants.common import record_exchange
 from expressway.tenant.authn.tokens import issue_access_token
-from expressway.tenant.rows import ClientGrantRow, ClientRow, ResourceServerRow
+from expressway.tenant.rows import ClientRow
 from expressway.tenant.runtime import TenantRuntime
 
 GRANT_TYPE = "client_credentials"
@@ -33,25 +33,19 @@ def handle(
     audience = params.get("audience")
     if not audience:
         raise InvalidRequest("audience is required for client_credentials")
-    api = session.scalars(
-        select(ResourceServerRow).where(ResourceServerRow.identifier == audience)
-    ).first()
+    # The API and the client grant change rarely: read through the cache (see hot_rows).
+    api = hot_rows.for_sessions(runtime.sessions).api_grant(session, client.client_id, audience)
     if api is None:
         raise InvalidRequest(f"no API has the identifier {audience}")
-    grant = session.scalars(
-        select(ClientGrantRow).where(
-            ClientGrantRow.client_id == client.client_id, ClientGrantRow.audience == audience
-        )
-    ).first()
-    if grant is None:
+    if api.granted is None:
         raise UnauthorizedClient(
             f"the client has no client grant for {audience}; "
             "create one with POST /api/v2/client-grants"
         )
-    granted = [s for s in grant.scope if isinstance(s, str)]
+    granted = api.granted
     requested = params.get("scope")
     if requested is None:
-        scopes = granted
+        scopes = list(granted)
     else:
         asked = parse_scope(requested)
         missing = [s for s in asked if s not in granted]

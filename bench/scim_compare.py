@@ -1,0 +1,453 @@
+"""SCIM side by side with scim2-server: 10,000 users created with ``POST /Users``, then
+``userName eq`` lookups and list pages at 1,000 and 100,000 users, the same requests to both.
+
+- Expressway: ``expressway tenant serve`` on SQLite, a connection with SCIM on (made through the
+  Management API) and its bearer token; past the POSTed users, the rest are inserted in bulk
+  straight into the tenant's database (as ``scim_lookup.py`` does).
+- scim2-server (python-scim, in-memory storage, its default): its ASGI application under uvicorn
+  (the HTTP server Expressway runs on), the RFC 7643 User schema with the enterprise extension
+  (Expressway's), a static bearer token. It keeps users in memory only, so to reach a size past
+  the POSTed users its process is started again with every user created in-process through its
+  storage, each body validated by its service as a POST's is.
+
+One client process (httpx, keep-alive, ``--concurrency`` requests in flight) sends the same
+requests to both; only those are timed. Each server's CPU per request is read from ``/proc``.
+
+    .venv/bin/python bench/scim_compare.py [--sizes 1000 100000] [--create 10000] [--requests 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _harness import Meter, Server, free_port, percentile, tenant, wait_until_up, write_json
+from scim_lookup import scim_connection, seed, user_name
+
+HERE = Path(__file__).resolve()
+PAGE = 100
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+#: A request: method, path (relative to the SCIM base URL), query, JSON body.
+Request = tuple[str, str, dict[str, str] | None, dict[str, Any] | None]
+Check = Callable[[httpx.Response], bool]
+
+
+def user_body(index: int) -> dict[str, Any]:
+    """The user Okta would push: the same shape ``scim_lookup.seed`` stores."""
+    name = user_name(index)
+    return {
+        "schemas": [USER_SCHEMA],
+        "userName": name,
+        "externalId": f"00u{index:010d}",
+        "name": {"givenName": "Employee", "familyName": str(index)},
+        "emails": [{"value": name.lower(), "type": "work", "primary": True}],
+        "active": True,
+    }
+
+
+# --- the load -------------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """The latencies (ms) of a set of requests and the wall time they took together."""
+
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def add(self, other: Timed) -> None:
+        self.latencies += other.latencies
+        self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
+
+    def figures(self) -> dict[str, Any]:
+        count = len(self.latencies)
+        return {
+            "requests": count,
+            "per_second": round(count / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": round(statistics.median(self.latencies), 2),
+            "p95_ms": round(percentile(self.latencies, 0.95), 2),
+            "p99_ms": round(percentile(self.latencies, 0.99), 2),
+            "server_cpu_ms_per_request": round(self.cpu_seconds * 1000 / count, 2),
+        }
+
+
+async def _drive(
+    base: str, token: str, requests: list[Request], concurrency: int, check: Check
+) -> tuple[list[float], float]:
+    pending = iter(requests)
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+
+        async def worker() -> None:
+            for method, path, query, body in pending:
+                content = None if body is None else json.dumps(body)
+                started = time.perf_counter()
+                answer = await http.request(method, path, params=query, content=content)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if not check(answer):
+                    raise RuntimeError(
+                        f"{method} {path} {query}: {answer.status_code} {answer.text}"
+                    )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - started
+
+
+def send(subject: Subject, requests: list[Request], concurrency: int, check: Check) -> Timed:
+    """Send ``requests`` with ``concurrency`` in flight; every answer must pass ``check``."""
+    meter = Meter(subject.server.pid).start()
+    latencies, seconds = asyncio.run(
+        _drive(subject.base, subject.token, requests, concurrency, check)
+    )
+    meter.stop()
+    return Timed(latencies, seconds, meter.cpu_seconds)
+
+
+def created(answer: httpx.Response) -> bool:
+    return answer.status_code == 201
+
+
+def found_one(answer: httpx.Response) -> bool:
+    return answer.status_code == 200 and answer.json()["totalResults"] == 1
+
+
+def full_page(size: int) -> Check:
+    def check(answer: httpx.Response) -> bool:
+        body = answer.json()
+        return (
+            answer.status_code == 200
+            and body["totalResults"] == size
+            and len(body["Resources"]) == min(PAGE, size)
+        )
+
+    return check
+
+
+# --- the two servers ------------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """A server under test: its SCIM base URL, its bearer token, and how it grows in bulk."""
+
+    name: str
+    base: str
+    token: str
+    server: Server
+    grow: Callable[[int, int], float]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def expressway(scratch: Path) -> Iterator[Subject]:
+    with tenant(scratch) as server:
+        connection_id, connection_name, token = scim_connection(server.url, server.extra["admin"])
+        database = f"sqlite:///{next(scratch.rglob('tenant*.db'))}"
+
+        def grow(reached: int, size: int) -> float:
+            return seed(database, connection_id, connection_name, size, start=reached)
+
+        yield Subject(
+            "expressway",
+            f"{server.url}/scim/v2/connections/{connection_id}",
+            token,
+            server,
+            grow,
+            {"storage": "SQLite", "bulk": "rows inserted straight into the database"},
+        )
+
+
+@contextmanager
+def scim2_server_process(scratch: Path, token: str, users: int) -> Iterator[Server]:
+    """This script in ``--serve-scim2-server`` mode; ``users`` stored before it listens."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        str(HERE),
+        "--serve-scim2-server",
+        str(port),
+        "--prefill",
+        str(users),
+    ]
+    env = {**os.environ, "SCIM_COMPARE_TOKEN": token}
+    log = scratch / f"scim2-server-{users}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - this script, no shell
+            command, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            # Storing 100,000 users in-process takes minutes on a loaded machine.
+            wait_until_up(f"{url}/v2/ServiceProviderConfig", process, log, timeout=1800)
+            yield Server(url, process)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def scim2_server(scratch: Path) -> Iterator[Subject]:
+    token = secrets.token_urlsafe(32)
+    with ExitStack() as stack:
+        server = stack.enter_context(scim2_server_process(scratch, token, 0))
+        subject = Subject(
+            "scim2-server",
+            f"{server.url}/v2",
+            token,
+            server,
+            lambda reached, size: 0.0,
+            {
+                "storage": "in memory (InMemoryStorage, its default)",
+                "bulk": "process restarted with every user created in-process through its storage",
+            },
+        )
+
+        def grow(reached: int, size: int) -> float:
+            started = time.perf_counter()
+            stack.close()
+            subject.server = stack.enter_context(scim2_server_process(scratch, token, size))
+            subject.base = f"{subject.server.url}/v2"
+            return time.perf_counter() - started
+
+        subject.grow = grow
+        yield subject
+
+
+def serve_scim2_server(port: int, prefill: int) -> None:
+    """Run scim2-server's ASGI application under uvicorn, ``prefill`` users already stored."""
+    import uvicorn
+    from scim2_models import ScimProvider, UnauthorizedException
+    from scim2_server.applications.asgi import ASGIApplication
+    from scim2_server.memory import AsyncInMemoryStorage, InMemoryStorage
+    from scim2_server.requests import ScimRequest
+    from scim2_server.service import ScimService
+    from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
+    from scim2_server.utils import (
+        load_default_resource_types,
+        load_default_schemas,
+        load_default_service_provider_config,
+    )
+
+    expected = os.environ["SCIM_COMPARE_TOKEN"].encode()
+
+    class BearerApplication(ASGIApplication):
+        def check_auth(self, request: ScimRequest) -> None:
+            scheme, _, given = (request.header("Authorization") or "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+                raise UnauthorizedException
+
+    config = load_default_service_provider_config()
+    config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(), load_default_resource_types().values(), config=config
+    )
+    service = ScimService(provider, secret=secrets.token_urlsafe(32))
+    storage = InMemoryStorage()
+    users = next(rt for rt in provider.resource_types if rt.name == "User")
+    for index in range(prefill):
+        body = json.dumps(user_body(index)).encode()
+        storage.create(users, service.read_creation(users, body, "application/scim+json"))
+    application = BearerApplication(AsyncInMemoryStorage(storage), provider, service)
+    uvicorn.run(application, host="127.0.0.1", port=port, log_level="info")
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def lookups(size: int, count: int) -> list[Request]:
+    """``userName eq`` of random users, each in another case than stored (as Okta may send)."""
+    rng = random.Random(size)  # noqa: S311 - which users are looked up, not a secret
+    return [
+        (
+            "GET",
+            "/Users",
+            {"filter": f'userName eq "{user_name(rng.randrange(size)).upper()}"'},
+            None,
+        )
+        for _ in range(count)
+    ]
+
+
+def pages(start_index: int, count: int) -> list[Request]:
+    query = {"startIndex": str(start_index), "count": str(PAGE)}
+    return [("GET", "/Users", query, None) for _ in range(count)]
+
+
+def measure(subject: Subject, size: int, arguments: argparse.Namespace) -> dict[str, Timed]:
+    """Lookups, the first page and the last page, each after a warm-up."""
+    concurrency = arguments.concurrency
+    deep = max(1, size - PAGE + 1)
+    sets = {
+        "lookup": (lookups(size, arguments.requests), found_one),
+        "list, first page": (pages(1, arguments.pages), full_page(size)),
+        "list, deep page": (pages(deep, arguments.pages), full_page(size)),
+    }
+    results = {}
+    for operation, (requests, check) in sets.items():
+        send(subject, requests[: min(20, len(requests))], concurrency, check)  # warm-up
+        results[operation] = send(subject, requests, concurrency, check)
+    return results
+
+
+def run(subject: Subject, arguments: argparse.Namespace) -> dict[str, Any]:
+    """POST users up to each size (at most ``--create`` in all), grow in bulk past that, and
+    measure at each size."""
+    creation = Timed()
+    reached = 0
+    rows: dict[str, Any] = {}
+    bulk: dict[str, float] = {}
+
+    def post_until(stop: int) -> None:
+        nonlocal reached
+        if stop > reached:
+            bodies: list[Request] = [
+                ("POST", "/Users", None, user_body(i)) for i in range(reached, stop)
+            ]
+            creation.add(send(subject, bodies, arguments.concurrency, created))
+            reached = stop
+
+    for size in sorted(arguments.sizes):
+        post_until(min(size, arguments.create))
+        if size > reached:
+            bulk[str(size)] = round(subject.grow(reached, size), 1)
+            reached = size
+        for operation, timed in measure(subject, size, arguments).items():
+            rows[f"{operation} @ {size}"] = timed.figures()
+        print(f"   {subject.name}: {size} users measured", flush=True)
+    if reached < arguments.create:
+        post_until(arguments.create)
+    rows[f"create ({arguments.create} POSTs)"] = creation.figures()
+    return {"rows": rows, "bulk_seconds": bulk, **subject.notes}
+
+
+def _ratio(theirs: float, ours: float) -> float:
+    """How many times Expressway's figure fits in scim2-server's: above 1, Expressway is ahead."""
+    return round(theirs / ours, 2) if ours else 0.0
+
+
+def compare(servers: dict[str, Any], sizes: list[int]) -> dict[str, Any]:
+    ours, theirs = servers["expressway"]["rows"], servers["scim2-server"]["rows"]
+    rows = []
+    for operation in ours:
+        mine, peer = ours[operation], theirs[operation]
+        faster = mine["p50_ms"] < peer["p50_ms"] and mine["per_second"] > peer["per_second"]
+        rows.append(
+            {
+                "operation": operation,
+                "expressway": mine,
+                "scim2-server": peer,
+                "p50_ratio": _ratio(peer["p50_ms"], mine["p50_ms"]),
+                "cpu_ratio": _ratio(
+                    peer["server_cpu_ms_per_request"], mine["server_cpu_ms_per_request"]
+                ),
+                "verdict": "faster" if faster else "slower",
+            }
+        )
+    low, high = min(sizes), max(sizes)
+    lookup_ratio = {
+        name: round(
+            server["rows"][f"lookup @ {high}"]["p50_ms"]
+            / server["rows"][f"lookup @ {low}"]["p50_ms"],
+            2,
+        )
+        for name, server in servers.items()
+    }
+    return {"rows": rows, "lookup_p50_ratio": {"sizes": [high, low], **lookup_ratio}}
+
+
+def print_table(comparison: dict[str, Any]) -> None:
+    def cell(figures: dict[str, Any]) -> str:
+        return (
+            f"{figures['p50_ms']:>7} {figures['p95_ms']:>7} {figures['p99_ms']:>7}"
+            f" {figures['per_second']:>7} {figures['server_cpu_ms_per_request']:>6}"
+        )
+
+    head = f"{'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7} {'cpu ms':>6}"
+    print(f"{'':<28} {'Expressway':^38} | {'scim2-server':^38} |")
+    print(f"{'operation @ users':<28} {head} | {head} | {'p50 x':>5} {'cpu x':>5} verdict")
+    for row in comparison["rows"]:
+        print(
+            f"{row['operation']:<28} {cell(row['expressway'])} | {cell(row['scim2-server'])} |"
+            f" {row['p50_ratio']:>5} {row['cpu_ratio']:>5} {row['verdict']}"
+        )
+    ratios = comparison["lookup_p50_ratio"]
+    high, low = ratios["sizes"]
+    print(
+        f"lookup p50 at {high} / at {low} users: Expressway {ratios['expressway']},"
+        f" scim2-server {ratios['scim2-server']} (target: Expressway within 2)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
+    parser.add_argument("--create", type=int, default=10_000, help="users created with POST")
+    parser.add_argument("--requests", type=int, default=500, help="lookups at each size")
+    parser.add_argument("--pages", type=int, default=100, help="list requests of each kind")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--only", choices=["expressway", "scim2-server"], help="run one server (no comparison)"
+    )
+    parser.add_argument("--json", type=Path, default=Path("bench/scim_compare.json"))
+    parser.add_argument("--serve-scim2-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--prefill", type=int, default=0, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.serve_scim2_server:
+        serve_scim2_server(arguments.serve_scim2_server, arguments.prefill)
+        return
+    load_before = os.getloadavg()
+    servers: dict[str, Any] = {}
+    for name, start in (("expressway", expressway), ("scim2-server", scim2_server)):
+        if arguments.only not in (None, name):
+            continue
+        print(f"== {name}", flush=True)
+        with (
+            tempfile.TemporaryDirectory(prefix="scim-compare-") as scratch,
+            start(Path(scratch)) as subject,
+        ):
+            servers[name] = run(subject, arguments)
+    comparison = compare(servers, arguments.sizes) if len(servers) == 2 else {}
+    if comparison:
+        print_table(comparison)
+    for name, server in servers.items():
+        for operation, figures in server["rows"].items():
+            print(f"{name:<12} {operation:<28} {json.dumps(figures)}")
+    write_json(
+        arguments.json,
+        "scim_compare",
+        {
+            "sizes": sorted(arguments.sizes),
+            "created_with_post": arguments.create,
+            "concurrency": arguments.concurrency,
+            "page_size": PAGE,
+            "load_average": {"before": load_before, "after": os.getloadavg()},
+            "servers": servers,
+            **comparison,
+        },
+    )
+    print(f"written to {arguments.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""What the token endpoint reads on every request and an administrator changes rarely, kept in
+process memory for a moment: a client, its active public keys, an API and a client grant.
+
+Each of these is a query and its ORM work on every ``client_credentials`` request, together about
+a third of a token's CPU time, for rows that change a few times a day.
+
+How stale an entry can be:
+
+- A change made through this process (Management API, dashboard, Express Configuration API)
+  is seen by the next request: a commit that wrote the ``clients``,
+  ``client_credentials``, ``client_grants`` or ``resource_servers`` table moves a generation
+  counter, and an entry of an older generation is never used. An entry read while such a
+  commit was under way is not kept either (it is stored only if the generation did not move
+  while it was read).
+- A change made by another replica (another ``--workers`` process, another machine, a CLI
+  command) is seen within :data:`TTL_SECONDS`. A deleted client, a revoked or deactivated
+  credential, a removed client grant or API can thus still be honoured by the other replicas
+  for that long, never longer.
+
+What is never cached: the ``jti`` of an assertion (replays are refused by the database, across
+replicas), the throttling counters, and whether a credential has expired (checked against the
+clock on every request).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from time import monotonic
+from typing import Any, TypeVar
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached, sessionmaker
+
+from expressway.tenant.rows import (
+    ClientCredentialRow,
+    ClientGrantRow,
+    ClientRow,
+    ResourceServerRow,
+)
+
+#: Seconds an entry is used before it is read again: how late a change made by another replica
+#: is seen here.
+TTL_SECONDS = 2.0
+#: Entries kept per tenant at most; past it, the cache starts over (entries are only made for
+#: rows that exist, so this bounds memory, not correctness).
+MAX_ENTRIES = 4096
+
+_WATCHED_TABLES = frozenset(
+    row.__tablename__ for row in (ClientRow, ClientCredentialRow, ClientGrantRow, ResourceServerRow)
+)
+_WROTE_WATCHED = "expressway.hot_rows.wrote"
+
+T = TypeVar("T")
+
+
+class _Generation:
+    """Moves on every commit that wrote a watched table, in any session of this process."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_generation = _Generation()
+
+
+def _wrote_watched_rows(session: Session) -> bool:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    return any(getattr(row, "__tablename__", None) in _WATCHED_TABLES for row in changed)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: object) -> None:
+    if _wrote_watched_rows(session):
+        session.info[_WROTE_WATCHED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    # Bulk statements (``session.execute(delete(ClientGrantRow)…)``) bypass the flush.
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _WATCHED_TABLES:
+            state.session.info[_WROTE_WATCHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE_WATCHED, False):
+        _generation.bump()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    value: Any
+    generation: int
+    expires: float
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A credential activated for ``private_key_jwt``: its JWK (with ``kid`` and ``alg``) and
+    when it expires, checked on each use."""
+
+    jwk: dict[str, object]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CachedClient:
+    """A client as read at one moment: a detached copy of its row and its active keys."""
+
+    row: ClientRow
+    keys: tuple[PublicKey, ...]
+
+    def attach(self, session: Session) -> ClientRow:
+        """The client as a row of ``session``, without a query (a copy, so that nothing the
+        request does to it reaches the cache)."""
+        return session.merge(self.row, load=False)
+
+    def active_public_keys(self, now: datetime) -> list[dict[str, object]]:
+        return [
+            dict(key.jwk) for key in self.keys if key.expires_at is None or key.expires_at > now
+        ]
+
+
+@dataclass(frozen=True)
+class ApiGrant:
+    """What a ``client_credentials`` token for an API needs: the API's token lifetime, and the
+    scopes of the client's grant for it (None: the client has no grant)."""
+
+    token_lifetime: int
+    granted: tuple[str, ...] | None
+
+
+class HotRows:
+    """One tenant's cache; :func:`for_sessions` gives the one of a runtime."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], _Entry] = {}
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
+        entry = self._entries.get(key)
+        now = monotonic()
+        if entry is not None and entry.generation == _generation.value and entry.expires > now:
+            value: T = entry.value
+            return value
+        generation = _generation.value
+        loaded = load()
+        if loaded is not None and generation == _generation.value:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = _Entry(loaded, generation, now + TTL_SECONDS)
+        return loaded
+
+    def client(self, session: Session, client_id: str) -> CachedClient | None:
+        """The client and its activated keys, or None if there is no such client."""
+        return self._get(("client", client_id), lambda: _load_client(session, client_id))
+
+    def api_grant(self, session: Session, client_id: str, audience: str) -> ApiGrant | None:
+        """The API ``audience`` and the client's grant for it, or None if there is no such API."""
+        return self._get(
+            ("api_grant", client_id, audience),
+            lambda: _load_api_grant(session, client_id, audience),
+        )
+
+
+_caches: weakref.WeakKeyDictionary[sessionmaker[Session], HotRows] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def for_sessions(sessions: sessionmaker[Session]) -> HotRows:
+    """The cache of the tenant whose read-write sessions are ``sessions``."""
+    cache = _caches.get(sessions)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(sessions, HotRows())
+    return cache
+
+
+def _detached_copy(row: ClientRow) -> ClientRow:
+    mapper = inspect(ClientRow)
+    copy = ClientRow(**{attr.key: getattr(row, attr.key) for attr in mapper.column_attrs})
+    make_transient_to_detached(copy)
+    return copy
+
+
+def _load_client(session: Session, client_id: str) -> CachedClient | None:
+    row = session.get(ClientRow, client_id)
+    if row is None:
+        return None
+    credentials = session.execute(
+        select(
+            ClientCredentialRow.jwk,
+            ClientCredentialRow.kid,
+            ClientCredentialRow.alg,
+            ClientCredentialRow.expires_at,
+        )
+        .where(
+            ClientCredentialRow.client_id == client_id,
+            ClientCredentialRow.active_position.is_not(None),
+        )
+        .order_by(ClientCredentialRow.active_position)
+    )
+    keys = tuple(
+        PublicKey({**jwk, "kid": kid, "alg": alg}, expires_at)
+        for jwk, kid, alg, expires_at in credentials
+    )
+    return CachedClient(_detached_copy(row), keys)
+
+
+def _load_api_grant(session: Session, client_id: str, audience: str) -> ApiGrant | None:
+    lifetime = session.scalar(
+        select(ResourceServerRow.token_lifetime).where(ResourceServerRow.identifier == audience)
+    )
+    if lifetime is None:
+        return None
+    scope = session.scalar(
+        select(ClientGrantRow.scope).where(
+            ClientGrantRow.client_id == client_id, ClientGrantRow.audience == audience
+        )
+    )
+    granted = None if scope is None else tuple(s for s in scope if isinstance(s, str))
+    return ApiGrant(lifetime, granted)

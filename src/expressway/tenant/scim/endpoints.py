@@ -1,0 +1,186 @@
+"""What ``/Users`` and ``/Groups`` serve alike (RFC 7644 §3.4 to §3.6): list and search with a
+filter and paging, read with ``If-None-Match``, the ``If-Match`` check before a write, and every
+answer's resource as asked (``attributes``/``excludedAttributes``) with its ETag.
+
+The attribute made from other rows (a user's ``groups``, a group's ``members``) is read only
+when the answer shows it: a group of thousands costs nothing to Entra's
+``excludedAttributes=members`` lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from scim2_models import Context
+
+from expressway.scim import filters
+from expressway.scim.errors import invalid_syntax
+from expressway.scim.resources import etag, is_excluded, render, response_parameters
+from expressway.tenant.scim import common
+from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, json_body, uses
+from expressway.tenant.services.scim_resources import ResourceT, RowT, ScimKind
+
+FilterParam = Annotated[str | None, Query(alias="filter")]
+StartIndexParam = Annotated[str | None, Query(alias="startIndex")]
+CountParam = Annotated[str | None, Query(alias="count")]
+AttributesParam = Annotated[str | None, Query(alias="attributes")]
+ExcludedParam = Annotated[str | None, Query(alias="excludedAttributes")]
+
+
+def _joined(body: dict[str, Any], name: str) -> str | None:
+    """A SearchRequest's ``attributes`` (a list) as the query string has them."""
+    value = body.get(name)
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ResourceEndpoints(Generic[RowT, ResourceT]):
+    """The handlers' shared parts for one kind of resource."""
+
+    kind: ScimKind[RowT, ResourceT]
+
+    def render(
+        self,
+        ctx: Scim,
+        row: RowT,
+        context: Context,
+        attributes: str | None = None,
+        excluded: str | None = None,
+        *,
+        known: Sequence[Any] | None = None,
+    ) -> dict[str, Any]:
+        """The resource as asked; its related values are read unless they are ``known`` (no
+        group can name a user created by this request) or not shown."""
+        parameters = response_parameters(attributes, excluded)
+        related: Sequence[Any] | None = None
+        if not is_excluded(parameters, self.kind.related):
+            related = (
+                known
+                if known is not None
+                else self.kind.load_related(ctx.session, [row.id])[row.id]
+            )
+        resource = self.kind.to_resource(row, ctx.base_url, related)
+        return render(resource, context, parameters)
+
+    def answer(
+        self,
+        ctx: Scim,
+        row: RowT,
+        context: Context,
+        status: int = 200,
+        known: Sequence[Any] | None = None,
+    ) -> ScimResponse:
+        """The resource after a write, with its ETag (and its location once created)."""
+        location = f"{ctx.base_url}/{self.kind.name}s/{row.id}" if status == 201 else None
+        body = self.render(ctx, row, context, known=known)
+        return common.resource_response(body, row.version, status, location)
+
+    def to_write(self, ctx: Scim, request: Request, scim_id: str) -> RowT:
+        """The resource a write names, as long as ``If-Match`` names its version."""
+        row = self.kind.find(ctx.session, ctx.connection.id, scim_id)
+        common.check_if_match(request, row.version)
+        return row
+
+    def list(
+        self,
+        ctx: Scim,
+        filter_text: str | None,
+        start_index: str | int | None,
+        count: str | int | None,
+        attributes: str | None,
+        excluded: str | None,
+    ) -> ScimResponse:
+        paging = common.page(start_index, count)
+        parameters = response_parameters(attributes, excluded)
+        scim_filter = filters.parse_filter(filter_text, self.kind.model) if filter_text else None
+        rows, total = self.kind.search(
+            ctx.session, ctx.connection.id, scim_filter, paging, ctx.base_url
+        )
+        related = (
+            {}
+            if is_excluded(parameters, self.kind.related)
+            else self.kind.load_related(ctx.session, [row.id for row in rows])
+        )
+        resources = [
+            render(
+                self.kind.to_resource(row, ctx.base_url, related.get(row.id)),
+                Context.SEARCH_RESPONSE,
+                parameters,
+            )
+            for row in rows
+        ]
+        return common.list_response(resources, total, paging)
+
+    def search(self, ctx: Scim, body: Any) -> ScimResponse:
+        """``POST /.search``: the list with a SearchRequest's parameters."""
+        if not isinstance(body, dict):
+            raise invalid_syntax("the request body must be a SearchRequest object")
+        filter_text = body.get("filter")
+        if filter_text is not None and not isinstance(filter_text, str):
+            raise invalid_syntax("filter must be a string")
+        return self.list(
+            ctx,
+            filter_text,
+            body.get("startIndex"),
+            body.get("count"),
+            _joined(body, "attributes"),
+            _joined(body, "excludedAttributes"),
+        )
+
+    def read(
+        self,
+        ctx: Scim,
+        request: Request,
+        scim_id: str,
+        attributes: str | None,
+        excluded: str | None,
+    ) -> Response:
+        row = self.kind.find(ctx.session, ctx.connection.id, scim_id)
+        if common.not_modified(request, row.version):
+            return Response(status_code=304, headers={"ETag": etag(row.version)})
+        body = self.render(ctx, row, Context.RESOURCE_QUERY_RESPONSE, attributes, excluded)
+        return common.resource_response(body, row.version)
+
+
+def add_read_routes(
+    router: APIRouter, endpoints: ResourceEndpoints[Any, Any], plural: str, singular: str
+) -> None:
+    """``GET ""``, ``POST /.search`` and ``GET /{id}`` on ``router``, each needing the
+    ``get:{plural}`` scope."""
+    scope = f"get:{plural}"
+
+    @router.get("", summary=f"List or filter {plural}")
+    def list_resources(
+        filter_text: FilterParam = None,
+        start_index: StartIndexParam = None,
+        count: CountParam = None,
+        attributes: AttributesParam = None,
+        excluded: ExcludedParam = None,
+        access: ScimAccess = uses(scope),
+    ) -> Response:
+        with access.open() as ctx:
+            return endpoints.list(ctx, filter_text, start_index, count, attributes, excluded)
+
+    @router.post("/.search", summary=f"Search {plural} (RFC 7644 §3.4.3)")
+    def search_resources(
+        body: Any = Depends(json_body), access: ScimAccess = uses(scope)
+    ) -> Response:
+        with access.open() as ctx:
+            return endpoints.search(ctx, body)
+
+    @router.get("/{scim_id}", summary=f"Read a {singular}")
+    def read_resource(
+        scim_id: str,
+        request: Request,
+        attributes: AttributesParam = None,
+        excluded: ExcludedParam = None,
+        access: ScimAccess = uses(scope),
+    ) -> Response:
+        with access.open() as ctx:
+            return endpoints.read(ctx, request, scim_id, attributes, excluded)
