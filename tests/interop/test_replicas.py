@@ -4,19 +4,15 @@ knows (SPEC §7). A client assertion's ``jti`` used at one replica is refused at
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 
 from tests.databases import postgres_database, postgres_unreachable_reason
 from tests.interop.conftest import free_port, initialise_tenant, tenant_environment, tenant_server
+from tests.interop.machine_clients import client_assertion, private_key_jwt_client
 
 API = "https://replicated.example/api"
 
@@ -62,60 +58,8 @@ def test_an_assertion_used_at_one_replica_is_refused_at_the_other(
             assert response.status_code < 300, response.text
             return response.json() if response.content else {}
 
-        call("POST", "/resource-servers", {"identifier": API, "scopes": [{"value": "read"}]})
-        machine = call(
-            "POST",
-            "/clients",
-            {
-                "name": "Replicated machine",
-                "app_type": "non_interactive",
-                "grant_types": ["client_credentials"],
-            },
-        )
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = (
-            key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-        client_id = str(machine["client_id"])
-        credential = call(
-            "POST",
-            f"/clients/{client_id}/credentials",
-            {"credential_type": "public_key", "pem": pem, "alg": "RS256"},
-        )
-        call(
-            "PATCH",
-            f"/clients/{client_id}",
-            {
-                "client_authentication_methods": {
-                    "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
-                }
-            },
-        )
-        call("POST", "/client-grants", {"client_id": client_id, "audience": API, "scope": ["read"]})
-
-        now = int(time.time())
-        assertion = jwt.encode(
-            {"alg": "RS256", "kid": str(credential["kid"])},
-            {
-                "iss": client_id,
-                "sub": client_id,
-                "aud": f"{public_url}/",
-                "iat": now,
-                "exp": now + 60,
-                "jti": secrets.token_urlsafe(16),
-            },
-            RSAKey.import_key(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            ),
-        )
+        client_id, kid, key = private_key_jwt_client(call, API)
+        assertion = client_assertion(client_id, kid, key, f"{public_url}/")
         form = {
             "grant_type": "client_credentials",
             "audience": API,
