@@ -6,10 +6,12 @@ Each server runs on loopback in its own process; ``wrk`` drives it with keep-ali
 every pre-signed client assertion once (both servers refuse a replayed ``jti``). The server's
 CPU time and RSS are read from ``/proc``.
 
-    .venv/bin/python bench/token_endpoint.py [--seconds 15] [--connections 16] [--workers 2]
+    .venv/bin/python bench/token_endpoint.py [--seconds 15] [--connections 16] [--workers 1 2]
 
-With ``--workers N`` the tenant runs as ``expressway tenant serve --workers N`` (N processes on
-one database); its CPU time and RSS are then those of all its processes.
+Expressway runs once for each ``--workers N`` (by default 1, then 2): ``expressway tenant serve
+--workers N``, N processes on one database; its CPU time and RSS are then those of all its
+processes. Like oidc-provider, which writes no line per request, it runs without its access log
+(``--no-access-log``) unless ``--access-log`` is given.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -319,7 +322,7 @@ def new_client_key() -> tuple[bytes, bytes]:
 
 
 @contextmanager
-def tenant(data_dir: Path, workers: int) -> Iterator[Server]:
+def tenant(data_dir: Path, workers: int, access_log: bool) -> Iterator[Server]:
     """``expressway tenant serve --workers N`` on a free port, initialised; ``extra`` holds the
     admin client."""
     port = free_port()
@@ -329,6 +332,8 @@ def tenant(data_dir: Path, workers: int) -> Iterator[Server]:
     command = [*CLI, "tenant", "serve", "--port", str(port), "--public-url", url]
     if workers > 1:
         command += ["--workers", str(workers)]
+    if not access_log:
+        command.append("--no-access-log")
     with serve(command, env, url, "/.well-known/jwks.json", data_dir / "tenant.log") as server:
         server.extra["admin"] = admin
         yield server
@@ -389,9 +394,9 @@ def prepare(public_url: str, admin: Mapping[str, str]) -> Signer:
 
 
 @contextmanager
-def expressway(scratch: Path, workers: int = 1) -> Iterator[Contender]:
+def expressway(scratch: Path, workers: int = 1, access_log: bool = False) -> Iterator[Contender]:
     """The tenant, prepared by :func:`prepare`."""
-    with tenant(scratch / "tenant", workers) as server:
+    with tenant(scratch / f"tenant-{workers}", workers, access_log) as server:
         yield Contender(
             name="expressway" if workers == 1 else f"expressway x{workers}",
             server=server,
@@ -468,7 +473,14 @@ def main() -> None:
     parser.add_argument("--ceiling-seconds", type=float, default=2.0)
     parser.add_argument("--without-peer", action="store_true", help="Expressway alone")
     parser.add_argument(
-        "--workers", type=int, default=1, help="tenant worker processes (serve --workers)"
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="tenant worker processes (serve --workers); one run for each",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="serve the tenant with its access log on"
     )
     parser.add_argument(
         "--profile", type=Path, help="write py-spy's collapsed stacks of Expressway's run here"
@@ -481,7 +493,8 @@ def main() -> None:
     peer_missing = None if not arguments.without_peer else "left out (--without-peer)"
     peer_missing = peer_missing or oidc_provider_available()
     contenders: list[Callable[[Path], AbstractContextManager[Contender]]] = [
-        lambda scratch: expressway(scratch, arguments.workers)
+        partial(expressway, workers=workers, access_log=arguments.access_log)
+        for workers in arguments.workers
     ]
     if peer_missing is None:
         contenders.append(oidc_provider)
@@ -506,16 +519,20 @@ def main() -> None:
         run["share_of_rs256_ceiling_per_core"] = round(
             run["requests_per_second_per_core"] / per_core_ceiling, 3
         )
-    ratio = None
-    if len(runs) == 2:
-        ratio = round(runs[0]["requests_per_second"] / runs[1]["requests_per_second"], 2)
+    peer = next((run for run in runs if run["server"] == "oidc-provider"), None)
+    ratios = {
+        run["server"]: round(run["requests_per_second"] / peer["requests_per_second"], 2)
+        for run in runs
+        if peer is not None and run is not peer
+    }
     report = {
         "connections": arguments.connections,
         "workers": arguments.workers,
+        "access_log": arguments.access_log,
         "seconds": arguments.seconds,
         "rs256_ceiling": ceiling,
         "runs": runs,
-        "expressway_over_oidc_provider": ratio,
+        "expressway_over_oidc_provider": ratios or None,
         "peer": {"oidc-provider": "9.13.3", "node": node_version()} if not peer_missing else None,
         "peer_missing": peer_missing,
     }
@@ -551,7 +568,8 @@ def print_table(report: Mapping[str, Any]) -> None:
             f" {run['non_2xx'] + run['socket_errors']:>6}"
         )
     if report["expressway_over_oidc_provider"] is not None:
-        print(f"Expressway / oidc-provider throughput: {report['expressway_over_oidc_provider']}")
+        for server, ratio in report["expressway_over_oidc_provider"].items():
+            print(f"{server} / oidc-provider throughput: {ratio}")
     elif report["peer_missing"]:
         print(f"oidc-provider: {report['peer_missing']}", file=sys.stderr)
 

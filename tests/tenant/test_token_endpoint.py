@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from expressway import jose
+from expressway.tenant.authn.endpoints import MAX_PARAMETERS_BYTES
 from tests.conftest import Tenant
 
 
@@ -132,6 +133,43 @@ def test_broken_json_is_refused_not_crashed_on(tenant: Tenant) -> None:
         "/oauth/token", content=b"{oops", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
+
+
+def test_a_body_past_the_limit_is_refused_unread(tenant: Tenant) -> None:
+    """The form is read up to MAX_PARAMETERS_BYTES: a megabyte of padding is a 400 in RFC 6749's
+    shape, not a body held in memory whole."""
+    padding = "x" * (MAX_PARAMETERS_BYTES + 1)
+    response = tenant.http.post(
+        "/oauth/token",
+        content=f"grant_type=client_credentials&padding={padding}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert str(MAX_PARAMETERS_BYTES) in response.json()["error_description"]
+
+
+def test_form_values_are_percent_decoded_as_utf8(tenant: Tenant) -> None:
+    """``+`` is a space and ``%XX`` escapes are UTF-8, as a browser encodes a form: the refusal
+    quotes the audience decoded."""
+    form = "&".join(f"{k}={v}" for k, v in _form(tenant).items() if k != "audience")
+    response = tenant.http.post(
+        "/oauth/token",
+        content=f"{form}&audience=https%3A%2F%2Fnowhere.example%2Fcaf%C3%A9+au+lait",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400, response.text
+    assert "https://nowhere.example/café au lait" in response.json()["error_description"]
+
+
+def test_json_that_is_not_utf8_is_refused_not_crashed_on(tenant: Tenant) -> None:
+    response = tenant.http.post(
+        "/oauth/token",
+        content=b'{"grant_type": "\xff\xfe',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_a_json_null_parameter_is_taken_as_not_sent(tenant: Tenant) -> None:

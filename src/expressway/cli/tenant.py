@@ -92,6 +92,7 @@ def serve(
         str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
     ] = None,
     workers: serving.WorkersOption = 1,
+    access_log: serving.AccessLogOption = True,
 ) -> None:
     """Serve the tenant (Management API and Authentication API) with uvicorn."""
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
@@ -106,11 +107,13 @@ def serve(
         port=port,
         workers=workers,
         environment={"EXPRESSWAY_TENANT_PUBLIC_URL": url},
+        access_log=access_log,
     )
 
 
 def worker_app() -> FastAPI:
     """The tenant app of one ``serve --workers`` process, from the environment's settings."""
+    serving.tune_interpreter()
     return _ready_app(TenantRuntime.from_settings(load_settings()))
 
 

@@ -95,6 +95,7 @@ def serve(
         str | None, typer.Option(help="Public base URL, when it differs from http://host:port.")
     ] = None,
     workers: serving.WorkersOption = 1,
+    access_log: serving.AccessLogOption = True,
 ) -> None:
     """Serve the workforce IdP (every org's admin API and OpenID provider) with uvicorn."""
     from expressway.workforce.app import create_app
@@ -109,11 +110,13 @@ def serve(
         port=port,
         workers=workers,
         environment={"EXPRESSWAY_WORKFORCE_PUBLIC_URL": url},
+        access_log=access_log,
     )
 
 
 def worker_app() -> FastAPI:
     """The workforce app of one ``serve --workers`` process, from the environment's settings."""
+    serving.tune_interpreter()
     from expressway.workforce.app import create_app
 
     return create_app(WorkforceRuntime.from_settings(load_settings()))

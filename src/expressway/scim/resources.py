@@ -15,10 +15,12 @@ read under :data:`POLICY`, which tolerates what real provisioning clients send:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -190,6 +192,86 @@ def render(
     parameters: ResponseParameters[Any] | None = None,
 ) -> dict[str, Any]:
     return resource.model_dump(scim_ctx=context, response_parameters=parameters, scim_policy=POLICY)
+
+
+#: Dumps a datetime as pydantic dumps ``meta.created`` and ``meta.lastModified``.
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _dump_order(model: type[BaseModel]) -> dict[str, int]:
+    """Each attribute's place in a dump of ``model``: pydantic dumps fields in the order they
+    are declared, extensions (keyed by their schema URN) last."""
+    return {
+        str(field.serialization_alias or name): place
+        for place, (name, field) in enumerate(model.model_fields.items())
+    }
+
+
+@functools.cache
+def _dump_orders(
+    model: type[UserResource] | type[GroupResource], related: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The order of ``model``'s attributes, and of the sub-attributes of its ``related`` one."""
+    top = _dump_order(model)
+    field = next(name for name, f in model.model_fields.items() if f.serialization_alias == related)
+    item = model.get_field_root_type(field)
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):  # pragma: no cover
+        raise TypeError(f"{model.__name__}.{related} is not a complex attribute")
+    return top, _dump_order(item)
+
+
+def _in_order(values: Mapping[str, Any], order: Mapping[str, int]) -> dict[str, Any] | None:
+    if any(key not in order for key in values):
+        return None
+    return {key: values[key] for key in sorted(values, key=order.__getitem__)}
+
+
+def render_stored(
+    model: type[UserResource] | type[GroupResource],
+    stored: Mapping[str, Any],
+    scim_id: str,
+    meta_values: Mapping[str, Any],
+    related: str,
+    items: Sequence[Mapping[str, Any]],
+) -> dict[str, Any] | None:
+    """The full representation of a stored resource, as :func:`render` gives it for any
+    response context without ``attributes``/``excludedAttributes``, built without validating
+    the payload again.
+
+    ``stored`` is :func:`stored_form`'s output: a dump of a valid resource in a response
+    context, so validating it and dumping it again only puts ``id``, ``meta`` (from
+    :func:`meta_values`) and the ``related`` attribute's ``items`` in their places. Anything
+    ``stored_form`` does not write (an attribute no schema declares, ``id``, ``meta``, the
+    related attribute, an item's unknown or empty sub-attribute) answers ``None``: such a payload
+    goes through :func:`render`."""
+    top, item_order = _dump_orders(model, related)
+    if "id" in stored or "meta" in stored or related in stored:
+        return None
+    merged: dict[str, Any] = {**stored, "id": scim_id, "meta": dict(meta_values)}
+    if items:
+        ordered = []
+        for item in items:
+            if any(value is None or value in ("", [], {}) for value in item.values()):
+                return None
+            ordered_item = _in_order(item, item_order)
+            if ordered_item is None:
+                return None
+            ordered.append(ordered_item)
+        merged[related] = ordered
+    return _in_order(merged, top)
+
+
+def meta_values(
+    resource_type: str, created: datetime, last_modified: datetime, location: str, version: int
+) -> dict[str, Any]:
+    """A resource's ``meta`` as :func:`render` dumps the :func:`meta` it is given."""
+    return {
+        "resourceType": resource_type,
+        "created": _DATETIME.dump_python(created, mode="json"),
+        "lastModified": _DATETIME.dump_python(last_modified, mode="json"),
+        "location": location,
+        "version": etag(version),
+    }
 
 
 def meta(resource_type: str, created: Any, last_modified: Any, location: str, version: int) -> Meta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +102,19 @@ def clears_at(session: Session, row: type[AttemptCounter], scope: str, key: str)
         sa.select(row.clears_at).where(row.scope == scope, row.key == key)
     )
     return value
+
+
+def clears_at_many(
+    session: Session, row: type[AttemptCounter], counters: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], float]:
+    """The ``clears_at`` of each of the counters (scope, key) that has one, in one statement."""
+    wanted = list(dict.fromkeys(counters))
+    if not wanted:
+        return {}
+    statement = sa.select(row.scope, row.key, row.clears_at).where(
+        sa.tuple_(row.scope, row.key).in_(wanted)
+    )
+    return {(scope, key): at for scope, key, at in session.execute(statement)}
 
 
 def clear(session: Session, row: type[AttemptCounter], scope: str, key: str) -> None:

@@ -74,7 +74,11 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
     app.include_router(health_router(runtime.engine))
+    # Routes are matched in order: the two that machines call most (the token endpoint and
+    # SCIM, which has no path in common with any other route) come first, before the hundred
+    # or so of the Management API and the dashboard.
     app.include_router(authn_endpoints.router)
+    app.mount("/scim/v2", create_scim_app(runtime))
     app.include_router(authorize.router)
     app.include_router(federation.router)
     app.include_router(universal_logout.router)
@@ -83,6 +87,5 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     app.include_router(logout.router)
     app.include_router(management_router, prefix="/api/v2")
     app.include_router(express_configuration_router)
-    app.mount("/scim/v2", create_scim_app(runtime))
     install_dashboard(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -13,6 +14,7 @@ from expressway.clock import Clock, SystemClock
 from expressway.config import Settings
 from expressway.sealing import Sealer
 from expressway.storage.engine import make_engine, make_session_factory
+from expressway.storage.group_commit import GroupCommit
 from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.signing import SigningKeys
 
@@ -41,6 +43,9 @@ class TenantRuntime:
     #: The HTTP client that delivers Logout Tokens; tests replace it with one whose transport
     #: plays the applications' back-channel logout receivers.
     backchannel_http: Callable[[], httpx.Client] = backchannel_http_client
+    #: The writes of concurrent ``client_credentials`` exchanges, committed together (see
+    #: :mod:`expressway.tenant.authn.batched_exchanges`); made on first use.
+    exchange_writes: GroupCommit[Any, bool] | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:

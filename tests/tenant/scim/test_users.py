@@ -311,6 +311,29 @@ def test_writes_are_logged_as_sscim_and_refusals_as_fscim(tenant: Tenant) -> Non
     assert ("fscim", scim.id) in events
 
 
+def test_an_sscim_event_names_the_write_its_user_and_where_it_came_from(tenant: Tenant) -> None:
+    """The event of a provisioning write, its fields cut to their columns' lengths."""
+    scim = scim_connection(tenant)
+    created = scim.http.post(
+        "/Users",
+        json=okta_user("event@example.com", "00uevent"),
+        headers={"User-Agent": "Okta SCIM Client " + "x" * 600},
+    ).json()
+    with unit_of_work(tenant.runtime.sessions) as session:
+        event = session.scalars(select(LogEventRow).where(LogEventRow.type == "sscim")).one()
+        assert event.description == "SCIM create User event@example.com"
+        assert (event.connection, event.connection_id) == ("acme-okta", scim.id)
+        assert (event.user_id, event.user_name) == ("okta|acme-okta|00uevent", "event@example.com")
+        assert event.user_agent == ("Okta SCIM Client " + "x" * 600)[:512]
+        assert event.ip == "testclient"
+        assert event.log_id.startswith("900")
+        assert event.details == {
+            "request": {"method": "POST", "path": f"/scim/v2/connections/{scim.id}/Users"},
+            "scim_token_id": scim.token_id,
+            "scim_id": created["id"],
+        }
+
+
 def test_scim_tokens_and_passwords_never_reach_the_log(tenant: Tenant) -> None:
     scim = scim_connection(tenant)
     scim.http.post("/Users", json=okta_user("secret@example.com", "00usec"))

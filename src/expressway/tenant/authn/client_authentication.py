@@ -4,9 +4,12 @@ public client (``token_endpoint_auth_method`` ``none``), by its client_id alone.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,6 +72,34 @@ def remember_assertion(
         )
     except IntegrityError as exc:
         raise InvalidClient("client_assertion jti has already been used") from exc
+
+
+def remember_assertions(
+    runtime: TenantRuntime, session: Session, assertions: Sequence[tuple[str, str, int]]
+) -> set[tuple[str, str]]:
+    """Record each (client_id, jti, exp) in one statement; answer the (client_id, jti) that were
+    new. One already recorded, by any replica, is left as it is and not in the answer."""
+    if not assertions:
+        return set()
+    now = runtime.clock.now()
+    if secrets.randbelow(64) < len(assertions):
+        session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
+    insert: Any = (
+        postgresql.insert(_USED_ASSERTIONS)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(_USED_ASSERTIONS)
+    )
+    statement = (
+        insert.values(
+            [
+                {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
+                for client_id, jti, expires_at in assertions
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["client_id", "jti"])
+        .returning(_USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti)
+    )
+    return {(client_id, jti) for client_id, jti in session.execute(statement)}
 
 
 def is_public(client: ClientRow) -> bool:

@@ -147,19 +147,38 @@ class HotRows:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, ...], _Entry] = {}
 
-    def _get(self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
+    def _peek(self, key: tuple[str, ...]) -> Any:
         entry = self._entries.get(key)
-        now = monotonic()
-        if entry is not None and entry.generation == _generation.value and entry.expires > now:
-            value: T = entry.value
-            return value
+        if (
+            entry is not None
+            and entry.generation == _generation.value
+            and entry.expires > monotonic()
+        ):
+            return entry.value
+        return None
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
+        cached: T | None = self._peek(key)
+        if cached is not None:
+            return cached
         generation = _generation.value
+        read_at = monotonic()
         loaded = load()
         if loaded is not None and generation == _generation.value:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[key] = _Entry(loaded, generation, now + TTL_SECONDS)
+            self._entries[key] = _Entry(loaded, generation, read_at + TTL_SECONDS)
         return loaded
+
+    def cached_client(self, client_id: str) -> CachedClient | None:
+        """The client if the cache holds it now; None when it must be read (:meth:`client`)."""
+        cached: CachedClient | None = self._peek(("client", client_id))
+        return cached
+
+    def cached_api_grant(self, client_id: str, audience: str) -> ApiGrant | None:
+        """The API and grant if the cache holds them now; None when they must be read."""
+        cached: ApiGrant | None = self._peek(("api_grant", client_id, audience))
+        return cached
 
     def client(self, session: Session, client_id: str) -> CachedClient | None:
         """The client and its activated keys, or None if there is no such client."""

@@ -72,8 +72,9 @@ class Scim:
     def log(
         self, description: str, *, details: dict[str, Any] | None = None, **fields: Any
     ) -> None:
-        """Record a successful write as an ``sscim`` event in this request's transaction."""
-        logs.record(
+        """Record a successful write as an ``sscim`` event in this request's transaction (one
+        Core insert, as every provisioning write logs one)."""
+        logs.insert(
             self.session,
             at=self.now,
             type=SUCCESS_LOG,

@@ -15,11 +15,18 @@ from typing import Annotated, Any, Generic
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from scim2_models import Context
+from scim2_models import Context, ResponseParameters
 
 from expressway.scim import filters
 from expressway.scim.errors import invalid_syntax
-from expressway.scim.resources import etag, is_excluded, render, response_parameters
+from expressway.scim.resources import (
+    etag,
+    is_excluded,
+    meta_values,
+    render,
+    render_stored,
+    response_parameters,
+)
 from expressway.tenant.scim import common
 from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, json_body, uses
 from expressway.tenant.services.scim_resources import ResourceT, RowT, ScimKind
@@ -65,8 +72,33 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
                 if known is not None
                 else self.kind.load_related(ctx.session, [row.id])[row.id]
             )
-        resource = self.kind.to_resource(row, ctx.base_url, related)
-        return render(resource, context, parameters)
+        return self.rendered(row, ctx.base_url, related, context, parameters)
+
+    def rendered(
+        self,
+        row: RowT,
+        base_url: str,
+        related: Sequence[Any] | None,
+        context: Context,
+        parameters: ResponseParameters[Any] | None,
+    ) -> dict[str, Any]:
+        """A row's resource as :func:`render` dumps it. The full resource is built from the
+        stored payload, which was valid when it was stored, without validating it again (most
+        of the cost of an answer); a partial one goes through the models."""
+        if parameters is None:
+            # The same id, location and related values as ScimKind.to_resource gives the models.
+            location = f"{base_url}/{self.kind.name}s/{row.id}"
+            body = render_stored(
+                self.kind.model,
+                row.resource,
+                row.id,
+                meta_values(self.kind.name, row.created_at, row.updated_at, location, row.version),
+                self.kind.related,
+                [self.kind.related_item(item, base_url) for item in related or ()],
+            )
+            if body is not None:
+                return body
+        return render(self.kind.to_resource(row, base_url, related), context, parameters)
 
     def answer(
         self,
@@ -108,10 +140,8 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
             else self.kind.load_related(ctx.session, [row.id for row in rows])
         )
         resources = [
-            render(
-                self.kind.to_resource(row, ctx.base_url, related.get(row.id)),
-                Context.SEARCH_RESPONSE,
-                parameters,
+            self.rendered(
+                row, ctx.base_url, related.get(row.id), Context.SEARCH_RESPONSE, parameters
             )
             for row in rows
         ]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
@@ -624,6 +624,20 @@ def _active_token(now: datetime, connection_id: str, token: str) -> Any:
     )
 
 
+#: The query of :func:`scim_credentials`, built once: on every SCIM request, building it cost
+#: more than running it.
+_SCIM_CREDENTIALS = (
+    select(ScimTokenRow, ScimConfigurationRow, ConnectionRow)
+    .join(ScimConfigurationRow, ScimConfigurationRow.connection_id == ScimTokenRow.connection_id)
+    .join(ConnectionRow, ConnectionRow.id == ScimTokenRow.connection_id)
+    .where(
+        ScimTokenRow.token_hash == bindparam("digest"),
+        ScimTokenRow.connection_id == bindparam("connection_id"),
+        or_(ScimTokenRow.valid_until.is_(None), ScimTokenRow.valid_until > bindparam("now")),
+    )
+)
+
+
 def scim_credentials(
     session: Session, now: datetime, connection_id: str, token: str
 ) -> ScimCredentials | None:
@@ -631,12 +645,8 @@ def scim_credentials(
     configuration and the connection, in one query; ``None`` when any of them is missing.
     Nothing is written: see :func:`needs_use_mark`."""
     found = session.execute(
-        select(ScimTokenRow, ScimConfigurationRow, ConnectionRow)
-        .join(
-            ScimConfigurationRow, ScimConfigurationRow.connection_id == ScimTokenRow.connection_id
-        )
-        .join(ConnectionRow, ConnectionRow.id == ScimTokenRow.connection_id)
-        .where(*_active_token(now, connection_id, token))
+        _SCIM_CREDENTIALS,
+        {"digest": hashing.hash_token(token), "connection_id": connection_id, "now": now},
     ).first()
     return None if found is None else ScimCredentials(*found)
 

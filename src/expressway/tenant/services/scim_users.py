@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -86,6 +86,15 @@ def new_scim_id() -> str:
 # --- Reading ---
 
 
+#: The query of :func:`group_memberships`, built once (it runs for every user answered).
+_MEMBERSHIPS = (
+    sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
+    .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
+    .where(ScimGroupMemberRow.member_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
+)
+
+
 def group_memberships(
     session: Session, scim_ids: Sequence[str]
 ) -> dict[str, list[tuple[str, str]]]:
@@ -93,12 +102,7 @@ def group_memberships(
     found: dict[str, list[tuple[str, str]]] = {scim_id: [] for scim_id in scim_ids}
     if not scim_ids:
         return found
-    rows = session.execute(
-        sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
-        .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
-        .where(ScimGroupMemberRow.member_id.in_(scim_ids))
-        .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
-    )
+    rows = session.execute(_MEMBERSHIPS, {"ids": list(scim_ids)})
     for member_id, group_id, display_name in rows:
         found[member_id].append((group_id, display_name))
     return found
@@ -312,6 +316,7 @@ def create(
             f"the {config.user_id_attribute} makes a user id longer than {MAX_USER_ID_LENGTH}"
         )
     user = session.get(UserRow, user_id)
+    is_new = user is None
     if user is None:
         user = UserRow(
             user_id=user_id,
@@ -327,7 +332,6 @@ def create(
             created_at=now,
             updated_at=now,
         )
-        session.add(user)
     elif session.scalar(sa.select(ScimUserRow.id).where(ScimUserRow.user_id == user_id)):
         raise scim_errors.uniqueness(
             f"a user with this {config.user_id_attribute or 'externalId'} already exists"
@@ -337,9 +341,11 @@ def create(
     _apply_profile(user, resource, config.mapping)
     _check_email(session, connection, user)
     _set_active(session, now, user, resource.active is not False)
-    # The tenant user first: without a relationship between the rows, the flush would not know
-    # that the SCIM row's foreign key needs it.
-    _flush(session)
+    # The tenant user first, for the SCIM row's foreign key.
+    if is_new:
+        _insert(session, user)
+    else:
+        _flush(session)
     row = ScimUserRow(
         id=new_scim_id(),
         connection_id=connection.id,
@@ -353,10 +359,19 @@ def create(
         updated_at=now,
         version=1,
     )
-    session.add(row)
-    _flush(session)
+    _insert(session, row)
     _join_organizations(session, now, connection, user_id)
     return row
+
+
+def _insert(session: Session, obj: UserRow | ScimUserRow) -> None:
+    """Write a new row by one Core insert: nothing reads it back through the session, and the
+    unit of work's bookkeeping costs more than the insert (a lost uniqueness race is a 409)."""
+    values = {column.key: getattr(obj, column.key) for column in obj.__mapper__.column_attrs}
+    try:
+        session.execute(cast(sa.Table, obj.__table__).insert(), values)
+    except IntegrityError as exc:
+        raise scim_errors.uniqueness("a user with this userName or e-mail already exists") from exc
 
 
 def replace(

@@ -17,6 +17,7 @@ a limit is :class:`expressway.web.throttling.Limit`. Functions here never commit
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,12 +135,31 @@ def _client_counters(limits: Limits, client_id: str, ip: str | None) -> tuple[_C
 
 
 def _blocked(session: Session, watched: tuple[_Counter, ...], now: datetime) -> Block | None:
+    return _blocks(session, [watched], now)[0]
+
+
+def _blocks(
+    session: Session, watched: Sequence[tuple[_Counter, ...]], now: datetime
+) -> list[Block | None]:
+    """For each group of counters, the first of them over its limit: all read in one query."""
     at = now.timestamp()
-    for counter in watched:
-        clears_at = counters.clears_at(session, AttemptCounterRow, counter.scope, counter.key)
-        if clears_at is not None and counter.limit.is_blocked(clears_at, at):
-            return Block(counter.scope, counter.log_type, counter.limit.retry_after(clears_at, at))
-    return None
+    read = counters.clears_at_many(
+        session,
+        AttemptCounterRow,
+        ((counter.scope, counter.key) for group in watched for counter in group),
+    )
+    found: list[Block | None] = []
+    for group in watched:
+        block = None
+        for counter in group:
+            clears_at = read.get((counter.scope, counter.key))
+            if clears_at is not None and counter.limit.is_blocked(clears_at, at):
+                block = Block(
+                    counter.scope, counter.log_type, counter.limit.retry_after(clears_at, at)
+                )
+                break
+        found.append(block)
+    return found
 
 
 def _count(session: Session, watched: tuple[_Counter, ...], now: datetime) -> Block | None:
@@ -209,6 +229,18 @@ def client_block(
 ) -> Block | None:
     """Why a client authentication as ``client_id`` from ``ip`` must be refused untried."""
     return _blocked(session, _client_counters(limits, client_id, ip), now)
+
+
+def client_blocks(
+    session: Session,
+    limits: Limits,
+    now: datetime,
+    requests: Sequence[tuple[str, str | None]],
+) -> list[Block | None]:
+    """:func:`client_block` of each (client_id, ip) of ``requests``, in one query."""
+    return _blocks(
+        session, [_client_counters(limits, client_id, ip) for client_id, ip in requests], now
+    )
 
 
 def count_client_failure(

@@ -7,7 +7,8 @@ of the client grant's scopes when none are requested.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,18 +24,53 @@ from expressway.tenant.runtime import TenantRuntime
 GRANT_TYPE = "client_credentials"
 SUCCESS_LOG = "seccft"
 FAILURE_LOG = "feccft"
+DESCRIPTION = "Client Credentials for Access Token"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A checked ``client_credentials`` request: the token response, and what its log says."""
+
+    body: dict[str, Any]
+    details: dict[str, Any]
 
 
 def handle(
     runtime: TenantRuntime, session: Session, client: ClientRow, params: Mapping[str, str]
 ) -> dict[str, Any]:
+    # The API and the client grant change rarely: read through the cache (see hot_rows).
+    cache = hot_rows.for_sessions(runtime.sessions)
+    exchange = check_and_issue(
+        runtime,
+        client,
+        params,
+        lambda audience: cache.api_grant(session, client.client_id, audience),
+    )
+    record_exchange(
+        runtime,
+        session,
+        type=SUCCESS_LOG,
+        description=DESCRIPTION,
+        client=client,
+        details=exchange.details,
+    )
+    return exchange.body
+
+
+def check_and_issue(
+    runtime: TenantRuntime,
+    client: ClientRow,
+    params: Mapping[str, str],
+    api_grant: Callable[[str], hot_rows.ApiGrant | None],
+) -> Exchange:
+    """The token for an authenticated ``client``, or the OAuth error that refuses it; reads
+    nothing but the API and client grant of ``audience``, through ``api_grant``."""
     if GRANT_TYPE not in client.grant_types:
         raise UnauthorizedClient("the client is not allowed the client_credentials grant")
     audience = params.get("audience")
     if not audience:
         raise InvalidRequest("audience is required for client_credentials")
-    # The API and the client grant change rarely: read through the cache (see hot_rows).
-    api = hot_rows.for_sessions(runtime.sessions).api_grant(session, client.client_id, audience)
+    api = api_grant(audience)
     if api is None:
         raise InvalidRequest(f"no API has the identifier {audience}")
     if api.granted is None:
@@ -61,17 +97,13 @@ def handle(
         lifetime=api.token_lifetime,
         extra_claims={"gty": "client-credentials"},
     )
-    record_exchange(
-        runtime,
-        session,
-        type=SUCCESS_LOG,
-        description="Client Credentials for Access Token",
-        client=client,
-        details={"audience": audience, "scope": " ".join(scopes)},
+    scope = " ".join(scopes)
+    return Exchange(
+        body={
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": api.token_lifetime,
+            "scope": scope,
+        },
+        details={"audience": audience, "scope": scope},
     )
-    return {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": api.token_lifetime,
-        "scope": " ".join(scopes),
-    }

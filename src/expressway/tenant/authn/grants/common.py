@@ -7,14 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, inspect
 from sqlalchemy.orm import Session
 
 from expressway.oauth.errors import InvalidGrant, InvalidRequest
 from expressway.tenant import logs
 from expressway.tenant.rows import (
     ClientRow,
-    LogEventRow,
     OrganizationMemberRow,
     OrganizationRow,
     UserRow,
@@ -22,8 +20,6 @@ from expressway.tenant.rows import (
 from expressway.tenant.runtime import TenantRuntime
 
 _ORIGIN_KEY = "expressway.request_origin"
-_LOG_EVENTS: Table = LogEventRow.__table__  # type: ignore[assignment]
-_LOG_EVENT_COLUMNS = inspect(LogEventRow).column_attrs
 
 
 class ReuseDetected(InvalidGrant):
@@ -91,26 +87,49 @@ def record_exchange(
     details: dict[str, Any] | None = None,
 ) -> None:
     origin = session.info.get(_ORIGIN_KEY)
-    event = logs.record(
-        session,
+    # Written now by one Core insert, in the same transaction, rather than by the unit of work
+    # at commit: on every token request, the flush's bookkeeping costs more than the insert.
+    session.execute(
+        logs.LOG_EVENTS.insert(),
+        exchange_event(
+            runtime,
+            type=type,
+            description=description,
+            client_id=client.client_id,
+            client_name=client.name,
+            origin=origin if isinstance(origin, RequestOrigin) else None,
+            user=user,
+            organization=organization,
+            details=details,
+        ),
+    )
+
+
+def exchange_event(
+    runtime: TenantRuntime,
+    *,
+    type: str,
+    description: str,
+    client_id: str,
+    client_name: str | None,
+    origin: RequestOrigin | None,
+    user: UserRow | None = None,
+    organization: OrganizationRow | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The log event of a successful exchange, as the column values of one insert into
+    :data:`expressway.tenant.logs.LOG_EVENTS`."""
+    return logs.event_columns(
         at=runtime.clock.now(),
         type=type,
         description=description,
-        client_id=client.client_id,
-        client_name=client.name,
+        client_id=client_id,
+        client_name=client_name,
         user_id=user.user_id if user else None,
         user_name=(user.email or user.name) if user else None,
         organization_id=organization.id if organization else None,
         organization_name=organization.name if organization else None,
-        ip=origin.ip if isinstance(origin, RequestOrigin) else None,
-        user_agent=origin.user_agent if isinstance(origin, RequestOrigin) else None,
+        ip=origin.ip if origin else None,
+        user_agent=origin.user_agent if origin else None,
         details=details,
     )
-    # Written now by one Core insert, in the same transaction, rather than by the unit of work
-    # at commit: on every token request, the flush's bookkeeping costs more than the insert.
-    session.expunge(event)
-    session.execute(_LOG_EVENTS.insert(), _column_values(event))
-
-
-def _column_values(row: LogEventRow) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in _LOG_EVENT_COLUMNS}

@@ -1,0 +1,171 @@
+"""``client_credentials`` exchanges whose writes are committed together
+(:mod:`expressway.tenant.authn.batched_exchanges`).
+
+Concurrent requests are sent into the tenant's application on one event loop, as a server's
+connections are, after a first exchange through the test client. Each test
+says what a batch must never do: hand out a token for a replayed ``jti`` or to a throttled client,
+or keep anything of a batch that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from expressway.tenant.authn import batched_exchanges
+from expressway.tenant.rows import LogEventRow, UsedAssertionRow
+from expressway.tenant.services import throttling
+from tests.conftest import BACKENDS, Tenant
+from tests.tenant.machines import Machine
+
+pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
+
+#: The address the concurrent requests come from.
+CLIENT_IP = "203.0.113.9"
+
+
+def _concurrently(tenant: Tenant, forms: list[dict[str, str]]) -> list[httpx.Response]:
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=tenant.http.app, client=(CLIENT_IP, 4711))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://localhost:8401"
+        ) as client:
+            return list(
+                await asyncio.gather(*(client.post("/oauth/token", data=form) for form in forms))
+            )
+
+    return asyncio.run(send_all())
+
+
+def _count(tenant: Tenant, *where: Any) -> int:
+    with tenant.runtime.sessions() as session:
+        return session.scalar(sa.select(sa.func.count()).where(*where)) or 0
+
+
+def _logged(tenant: Tenant, type: str, client_id: str) -> int:
+    return _count(tenant, LogEventRow.type == type, LogEventRow.client_id == client_id)
+
+
+def _warm(machine: Machine) -> None:
+    """One exchange, on the test client's loop: the client and its API grant are read into the
+    cache, and the token is batched there."""
+    assert machine.exchange().status_code == 200
+
+
+def test_concurrent_exchanges_share_transactions_and_each_is_recorded(tenant: Tenant) -> None:
+    machine = Machine(tenant)
+    _warm(machine)
+    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(40)])
+
+    assert [answer.status_code for answer in answers] == [200] * 40
+    tokens = {answer.json()["access_token"] for answer in answers}
+    assert len(tokens) == 40
+    writes = tenant.runtime.exchange_writes
+    assert writes is not None
+    assert writes.items == 41
+    assert writes.batches < 40, "every exchange had a transaction of its own"
+    # Each exchange, and the first, has its jti recorded and its success logged, once.
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 41
+    assert _logged(tenant, "seccft", machine.client_id) == 41
+    event = _one_event(tenant, machine.client_id)
+    assert event.ip == CLIENT_IP
+    assert event.client_name == "Machine"
+    assert event.details == {"audience": "https://cached.example/api", "scope": "read:things"}
+
+
+def _one_event(tenant: Tenant, client_id: str) -> LogEventRow:
+    with tenant.runtime.sessions() as session:
+        event = session.scalars(
+            sa.select(LogEventRow)
+            .where(LogEventRow.client_id == client_id, LogEventRow.ip == CLIENT_IP)
+            .limit(1)
+        ).one()
+        session.expunge(event)
+        return event
+
+
+def test_one_assertion_sent_five_times_at_once_gets_one_token(tenant: Tenant) -> None:
+    """The five land in one batch: the first is new, the other four are replays, refused by
+    the ordinary path as any replay is."""
+    machine = Machine(tenant)
+    _warm(machine)
+    assertion = machine.assertion()
+    answers = _concurrently(tenant, [machine.form(assertion)] * 5)
+
+    assert sorted(answer.status_code for answer in answers) == [200, 401, 401, 401, 401]
+    for answer in answers:
+        if answer.status_code == 401:
+            assert answer.json()["error"] == "invalid_client"
+            assert "jti" in answer.json()["error_description"]
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 2
+    assert _logged(tenant, "seccft", machine.client_id) == 2
+    assert _logged(tenant, "feccft", machine.client_id) == 4
+
+
+def test_an_assertion_used_before_is_refused_on_the_batched_path(tenant: Tenant) -> None:
+    machine = Machine(tenant)
+    _warm(machine)
+    assertion = machine.assertion()
+    assert _concurrently(tenant, [machine.form(assertion)])[0].status_code == 200
+    again = _concurrently(tenant, [machine.form(assertion)])[0]
+    assert again.status_code == 401
+    assert _logged(tenant, "seccft", machine.client_id) == 2
+
+
+def test_a_throttled_client_gets_no_token_even_with_a_valid_assertion(tenant: Tenant) -> None:
+    machine = Machine(tenant)
+    _warm(machine)
+    limits = throttling.Limits.of(tenant.runtime.settings)
+    with tenant.runtime.sessions() as session:
+        for _ in range(limits.client.attempts):
+            throttling.count_client_failure(
+                session,
+                limits,
+                tenant.runtime.clock.now(),
+                client_id=machine.client_id,
+                ip=CLIENT_IP,
+            )
+        session.commit()
+    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+
+    assert [answer.status_code for answer in answers] == [429] * 3
+    assert all(answer.json()["error"] == "too_many_attempts" for answer in answers)
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 1
+    assert _logged(tenant, "seccft", machine.client_id) == 1
+
+
+def test_a_batch_the_database_fails_answers_503_and_keeps_nothing(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request of the batch gets the outage's 503; none of its jti is taken, so the same
+    assertions are good once the database is back."""
+    machine = Machine(tenant)
+    _warm(machine)
+    forms = [machine.form(machine.assertion()) for _ in range(6)]
+
+    def outage(*args: object, **kwargs: object) -> None:
+        raise sa_exc.TimeoutError("QueuePool limit of size 10 overflow 20 reached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(batched_exchanges.throttling, "client_blocks", outage)
+        answers = _concurrently(tenant, forms)
+    assert [answer.status_code for answer in answers] == [503] * 6
+    assert all(answer.json()["error"] == "temporarily_unavailable" for answer in answers)
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 1
+    assert _logged(tenant, "seccft", machine.client_id) == 1
+
+    again = _concurrently(tenant, forms)
+    assert [answer.status_code for answer in again] == [200] * 6
+    assert _logged(tenant, "seccft", machine.client_id) == 7
+
+
+def test_a_client_secret_request_takes_the_ordinary_path(tenant: Tenant) -> None:
+    """Only ``private_key_jwt`` exchanges are batched; the Management API client's secret
+    exchange is decided in a transaction of its own."""
+    assert tenant.token()
+    assert tenant.runtime.exchange_writes is None or tenant.runtime.exchange_writes.items == 0
