@@ -81,22 +81,21 @@ class Replica:
         return f"{self.server.url}/oauth/token"
 
 
-def load(
-    replicas: list[Replica],
-    signer: Signer,
-    scratch: Path,
-    label: str,
-    *,
-    connections: int,
-    seconds: float,
-    count: int,
-) -> list[WrkResult]:
-    """One ``wrk`` per replica, all at once, with ``connections`` shared out and ``count``
-    fresh assertions each."""
-    share = max(1, connections // len(replicas))
-    bodies = [
+def sign_for(
+    replicas: list[Replica], signer: Signer, scratch: Path, label: str, count: int
+) -> list[Path]:
+    """``count`` fresh assertions for each replica, signed before any load starts."""
+    return [
         sign_bodies(signer, count, scratch / f"{label}-{replica.name}.txt") for replica in replicas
     ]
+
+
+def load(
+    replicas: list[Replica], bodies: list[Path], label: str, *, connections: int, seconds: float
+) -> list[WrkResult]:
+    """One ``wrk`` per replica, all at once, with ``connections`` shared out, each sending its
+    own ``bodies``."""
+    share = max(1, connections // len(replicas))
     results: list[WrkResult | None] = [None] * len(replicas)
 
     def drive(index: int) -> None:
@@ -128,15 +127,10 @@ def measure(
     """``most_per_second``: the most tokens a second the machine can sign (the RS256 ceiling on
     every core), which bounds the assertions a run can need."""
     label = f"{len(replicas)}p"
-    warm = load(
-        replicas,
-        signer,
-        scratch,
-        f"{label}-warm",
-        connections=connections,
-        seconds=seconds,
-        count=max(1, warmup // len(replicas)),
+    warm_bodies = sign_for(
+        replicas, signer, scratch, f"{label}-warm", max(1, warmup // len(replicas))
     )
+    warm = load(replicas, warm_bodies, f"{label}-warm", connections=connections, seconds=seconds)
     if any(r.non_2xx or r.socket_errors for r in warm):
         raise RuntimeError(f"errors during the warm-up of {label}: {warm}")
     pace = sum(r.per_second for r in warm)
@@ -146,11 +140,11 @@ def measure(
     if not all(r.bodies_left for r in warm):
         pace = most_per_second / 2
     count = math.ceil(pace * seconds * 2 / len(replicas)) + 200
+    bodies = sign_for(replicas, signer, scratch, label, count)
     idle = {replica.name: rss_mb(replica.server.pid) for replica in replicas}
+    # Metered from the first request to the last: the signing above is the load generator's work.
     meters = [Meter(replica.server.pid).start() for replica in replicas]
-    results = load(
-        replicas, signer, scratch, label, connections=connections, seconds=seconds, count=count
-    )
+    results = load(replicas, bodies, label, connections=connections, seconds=seconds)
     for meter in meters:
         meter.stop()
     processes = [

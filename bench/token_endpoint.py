@@ -73,7 +73,7 @@ def b64url(data: bytes) -> str:
 # --- the machine's ceiling ------------------------------------------------------------------
 
 
-def rs256_ceiling(seconds: float) -> dict[str, float]:
+def rs256_ceiling(seconds: float) -> dict[str, Any]:
     """RS256 signs and verifies per CPU-second of one core, timed in this process with
     ``cryptography`` (the library under Expressway's JOSE code), and ``openssl speed``'s
     figures for the system's OpenSSL when it is installed."""
