@@ -58,8 +58,8 @@ class Cluster:
     #: name → pid of every replica, for :func:`owner_of_port`.
     pids: dict[str, int] = field(default_factory=dict)
 
-    def caller(self, port: int) -> str | None:
-        return owner_of_port(port, self.pids)
+    def caller(self, port: int, remote_port: int) -> str | None:
+        return owner_of_port(port, self.pids, remote_port=remote_port)
 
 
 def require_postgres() -> None:
@@ -141,8 +141,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         replicas: list[Replica] = []
         holder: dict[str, Cluster] = {}
 
-        def identify(port: int) -> str | None:
-            return holder["cluster"].caller(port) if "cluster" in holder else None
+        def identify(port: int, remote_port: int) -> str | None:
+            return holder["cluster"].caller(port, remote_port) if "cluster" in holder else None
 
         tenant_proxy = RoundRobinProxy(
             [f"http://127.0.0.1:{p}" for p in tenant_ports], free_port(), identify

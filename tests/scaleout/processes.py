@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def _inodes_of_local_port(port: int) -> set[str]:
+def _inodes_of_connection(port: int, remote_port: int) -> set[str]:
+    """The sockets from local ``port`` to ``remote_port``. The local port alone is not enough:
+    Linux gives one ephemeral port to several connections when their remote ends differ (a
+    replica's connection to PostgreSQL can share the port of another's to a proxy)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         path = Path(table)
@@ -15,7 +18,9 @@ def _inodes_of_local_port(port: int) -> set[str]:
             continue
         for line in path.read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            local = int(fields[1].rsplit(":", 1)[1], 16)
+            remote = int(fields[2].rsplit(":", 1)[1], 16)
+            if (local, remote) == (port, remote_port):
                 inodes.add(fields[9])
     return inodes
 
@@ -35,10 +40,10 @@ def _sockets_of(pid: int) -> set[str]:
     return sockets
 
 
-def owner_of_port(port: int, processes: Mapping[str, int]) -> str | None:
-    """The name (a key of ``processes``, name → pid) of the process whose socket is bound to
-    ``port`` on this side of a connection, or None when none of them holds it."""
-    inodes = _inodes_of_local_port(port)
+def owner_of_port(port: int, processes: Mapping[str, int], *, remote_port: int) -> str | None:
+    """The name (a key of ``processes``, name → pid) of the process whose connection from local
+    ``port`` to ``remote_port`` reached us, or None when none of them holds it."""
+    inodes = _inodes_of_connection(port, remote_port)
     if not inodes:
         return None
     for name, pid in processes.items():

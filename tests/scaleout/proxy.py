@@ -49,11 +49,11 @@ class Hop:
 @dataclass
 class RoundRobinProxy:
     """Forwards to ``replicas`` (base URLs) in turn; ``identify`` names the caller of a request
-    from its source port, while the connection is open."""
+    from its source port and the port it reached, while the connection is open."""
 
     replicas: list[str]
     port: int
-    identify: Callable[[int], str | None] | None = None
+    identify: Callable[[int, int], str | None] | None = None
     hops: list[Hop] = field(default_factory=list)
     _turn: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,7 +88,7 @@ class RoundRobinProxy:
                 break
         caller = None
         if self.identify is not None and scope.get("client"):
-            caller = await asyncio.to_thread(self.identify, scope["client"][1])
+            caller = await asyncio.to_thread(self.identify, scope["client"][1], scope["server"][1])
         replica = self._next()
         answer = await self._forward(scope, bytes(body), self.replicas[replica])
         self.hops.append(Hop(scope["method"], scope["path"], replica, answer.status_code, caller))

@@ -57,7 +57,7 @@ class Receiver:
 
         async def logout(request: Request) -> Response:
             port = request.client.port if request.client else 0
-            sender = owner_of_port(port, self.tenant_pids)
+            sender = owner_of_port(port, self.tenant_pids, remote_port=request.scope["server"][1])
             token = str((await request.form())["logout_token"])
             payload = token.split(".")[1]
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
