@@ -16,8 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Float, String
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from expressway.storage.engine import upsert_insert
 
 #: Longest ``subject`` kept for look-ups: an e-mail address at most.
 MAX_SUBJECT_LENGTH = 320
@@ -68,14 +69,7 @@ def count_failure(
     """Count one failure on the counter (scope, key) and answer its new ``clears_at``: the old
     one (or now, when it had drained) plus ``interval``, in one statement."""
     table: Any = sa.inspect(row).local_table
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"attempt counters need an upsert on {dialect}")
-    statement = insert.values(
+    statement = upsert_insert(session, table).values(
         scope=scope,
         key=key,
         subject=_clip(subject, MAX_SUBJECT_LENGTH),

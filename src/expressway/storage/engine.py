@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,6 +82,17 @@ def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:
     code = getattr(error, "sqlite_errorcode", None)
     if isinstance(code, int) and code & 0xFF == _SQLITE_READONLY:
         context.is_disconnect = True
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """An ``INSERT`` into ``table`` (a table or mapped class) that can take ``ON CONFLICT``
+    (``on_conflict_do_nothing``, ``on_conflict_do_update``), for ``session``'s database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"ON CONFLICT is not supported on {dialect}")
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

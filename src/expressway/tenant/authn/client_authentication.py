@@ -6,11 +6,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expressway import hashing
@@ -21,6 +18,7 @@ from expressway.oauth.assertions import (
 )
 from expressway.oauth.client_auth import PresentedCredentials
 from expressway.oauth.errors import InvalidClient, TooManyAttempts
+from expressway.storage.engine import upsert_insert
 from expressway.tenant import logs
 from expressway.tenant.authn import hot_rows
 from expressway.tenant.rows import ClientRow, UsedAssertionRow
@@ -58,39 +56,29 @@ def remember_assertion(
     """Record the ``jti`` in the request's transaction; a second use, anywhere, is refused.
 
     The primary key makes the check and the record one insert: two replicas racing on one
-    assertion cannot both succeed, and the token is only handed out after the commit. A Core
-    insert, since the row is never read back: the ORM's unit of work would cost more than it.
+    assertion cannot both succeed, and the token is only handed out after the commit.
     """
-    now = runtime.clock.now()
-    # Expired records can no longer match a valid assertion; sweep them now and then.
-    if secrets.randbelow(64) == 0:
-        session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
-    try:
-        session.execute(
-            _USED_ASSERTIONS.insert(),
-            {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)},
-        )
-    except IntegrityError as exc:
-        raise InvalidClient("client_assertion jti has already been used") from exc
+    if (client_id, jti) not in remember_assertions(
+        runtime, session, [(client_id, jti, expires_at)]
+    ):
+        raise InvalidClient("client_assertion jti has already been used")
 
 
 def remember_assertions(
     runtime: TenantRuntime, session: Session, assertions: Sequence[tuple[str, str, int]]
 ) -> set[tuple[str, str]]:
-    """Record each (client_id, jti, exp) in one statement; answer the (client_id, jti) that were
-    new. One already recorded, by any replica, is left as it is and not in the answer."""
+    """Record each (client_id, jti, exp) in one statement (a Core insert: the rows are never read
+    back); answer the (client_id, jti) that were new. One already recorded, by any replica, is
+    left as it is and not in the answer."""
     if not assertions:
         return set()
     now = runtime.clock.now()
+    # Expired records can no longer match a valid assertion; sweep them now and then.
     if secrets.randbelow(64) < len(assertions):
         session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
-    insert: Any = (
-        postgresql.insert(_USED_ASSERTIONS)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(_USED_ASSERTIONS)
-    )
     statement = (
-        insert.values(
+        upsert_insert(session, _USED_ASSERTIONS)
+        .values(
             [
                 {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
                 for client_id, jti, expires_at in assertions

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from expressway import ids
+from expressway.storage.engine import upsert_insert
 from expressway.tenant.errors import InvalidInput
 from expressway.tenant.rows import BackchannelLogoutRow, ClientRow, LoginSessionClientRow
 
@@ -164,10 +164,8 @@ def record_client(session: Session, now: datetime, session_id: str, client_id: s
     One statement that ignores a row already there, so two token requests of one session racing
     on another replica cannot fail each other with a duplicate key.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(LoginSessionClientRow)
+        upsert_insert(session, LoginSessionClientRow)
         .values(session_id=session_id, client_id=client_id, created_at=now)
         .on_conflict_do_nothing()
     )
