@@ -21,6 +21,7 @@ from expressway.tenant.authn import (
     userinfo,
 )
 from expressway.tenant.authn import endpoints as authn_endpoints
+from expressway.tenant.authn.token_fast_path import TokenFastPath
 from expressway.tenant.dashboard.app import install_dashboard
 from expressway.tenant.errors import TenantError
 from expressway.tenant.express_configuration.api import router as express_configuration_router
@@ -73,6 +74,9 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
+    # Outermost of the tenant's own layers: answers the machine-to-machine token requests it
+    # can issue before any routing, and hands everything else down unchanged.
+    app.add_middleware(TokenFastPath, runtime=runtime)
     app.include_router(health_router(runtime.engine))
     # Routes are matched in order: the two that machines call most (the token endpoint and
     # SCIM, which has no path in common with any other route) come first, before the hundred

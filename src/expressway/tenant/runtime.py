@@ -45,7 +45,7 @@ class TenantRuntime:
     backchannel_http: Callable[[], httpx.Client] = backchannel_http_client
     #: The writes of concurrent ``client_credentials`` exchanges, committed together (see
     #: :mod:`expressway.tenant.authn.batched_exchanges`); made on first use.
-    exchange_writes: GroupCommit[Any, bool] | None = field(default=None, repr=False)
+    exchange_writes: GroupCommit[Any, Any] | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:

@@ -6,8 +6,8 @@ keeps in memory, and writes two rows, the assertion's ``jti`` (which refuses a r
 replica) and the log event. Given a transaction of its own, each request would wait its turn for
 the database's write lock (SQLite has one per file) and pay for a commit.
 
-So when everything it reads is cached, the request is checked and its token signed on the event
-loop, and its two rows join those of the requests around it in one transaction
+So when everything it reads is cached, the request is checked on the event loop, and its two rows
+join those of the requests around it in one transaction
 (:class:`~expressway.storage.group_commit.GroupCommit`). That transaction also reads the
 throttling counters of every request in it, so a throttled client is still refused before any
 token is handed out, and records each ``jti`` with ``ON CONFLICT DO NOTHING``, so a replay
@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from joserfc.jwk import RSAKey
 from starlette.concurrency import run_in_threadpool
 
 from expressway.oauth.assertions import check_client_assertion, unverified_client_id
@@ -43,19 +44,23 @@ from expressway.tenant.authn.client_authentication import (
 )
 from expressway.tenant.authn.grants import client_credentials
 from expressway.tenant.authn.grants.common import RequestOrigin, exchange_event
+from expressway.tenant.authn.tokens import sign_access_token
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import throttling
 
 
 @dataclass(frozen=True)
 class _Exchange:
-    """What one exchange writes: the assertion's record and the log event, and who asked."""
+    """What one exchange writes (the assertion's record and the log event) and who asked; and the
+    access token to sign, with the key, once they are written."""
 
     client_id: str
     ip: str | None
     jti: str
     expires_at: int
     event: dict[str, Any]
+    claims: dict[str, Any]
+    key: RSAKey
 
 
 async def try_exchange(
@@ -95,7 +100,7 @@ async def try_exchange(
             now=runtime.clock.timestamp(),
         )
         # A None from the cache is a miss here, not "no such API": the ordinary path reads it.
-        exchange = client_credentials.check_and_issue(
+        exchange = client_credentials.check(
             runtime,
             cached.row,
             params,
@@ -112,11 +117,18 @@ async def try_exchange(
         origin=origin,
         details=exchange.details,
     )
-    written = _writes(runtime)
-    issued = await written.submit(
-        _Exchange(client_id, origin.ip, verified.jti, verified.expires_at, event)
+    token = await _writes(runtime).submit(
+        _Exchange(
+            client_id,
+            origin.ip,
+            verified.jti,
+            verified.expires_at,
+            event,
+            exchange.claims,
+            runtime.signing_keys.current(),
+        )
     )
-    return exchange.body if issued else None
+    return exchange.body(token) if token is not None else None
 
 
 def _read_through(
@@ -131,15 +143,16 @@ def _read_through(
     return cached
 
 
-def _writes(runtime: TenantRuntime) -> GroupCommit[_Exchange, bool]:
+def _writes(runtime: TenantRuntime) -> GroupCommit[_Exchange, str | None]:
     if runtime.exchange_writes is None:
         runtime.exchange_writes = GroupCommit(lambda batch: _write(runtime, batch))
-    writes: GroupCommit[_Exchange, bool] = runtime.exchange_writes
+    writes: GroupCommit[_Exchange, str | None] = runtime.exchange_writes
     return writes
 
 
-def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[bool]:
-    """Write a batch in one transaction; for each exchange, whether its token may be sent."""
+def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | None]:
+    """Write a batch in one transaction; for each exchange, its signed token, or None when it
+    may not be sent (the ordinary path decides it)."""
     now = runtime.clock.now()
     with runtime.sessions() as session:
         blocks = throttling.client_blocks(
@@ -162,4 +175,7 @@ def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[bool]:
         if issued:
             session.execute(logs.LOG_EVENTS.insert(), [batch[i].event for i in sorted(issued)])
         session.commit()
-    return [index in issued for index in range(len(batch))]
+    return [
+        sign_access_token(exchange.claims, exchange.key) if index in issued else None
+        for index, exchange in enumerate(batch)
+    ]

@@ -76,18 +76,18 @@ def remember_assertions(
     # Expired records can no longer match a valid assertion; sweep them now and then.
     if secrets.randbelow(64) < len(assertions):
         session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
+    # One statement whatever the number of rows, so SQLAlchemy compiles it once and caches it;
+    # its "insertmanyvalues" sends the rows as one multi-row INSERT … RETURNING all the same.
     statement = (
         upsert_insert(session, _USED_ASSERTIONS)
-        .values(
-            [
-                {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
-                for client_id, jti, expires_at in assertions
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["client_id", "jti"])
         .returning(_USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti)
     )
-    return {(client_id, jti) for client_id, jti in session.execute(statement)}
+    rows = [
+        {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
+        for client_id, jti, expires_at in assertions
+    ]
+    return {(client_id, jti) for client_id, jti in session.execute(statement, rows)}
 
 
 def is_public(client: ClientRow) -> bool:

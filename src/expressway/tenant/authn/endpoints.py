@@ -16,7 +16,6 @@ from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from expressway.oauth.scopes import OIDC_SCOPES
 from expressway.tenant import logs
-from expressway.tenant.authn import batched_exchanges
 from expressway.tenant.authn.authorize_params import PROMPTS
 from expressway.tenant.authn.client_authentication import authenticate_client
 from expressway.tenant.authn.grants import GRANTS, Grant
@@ -124,14 +123,25 @@ MAX_PARAMETERS_BYTES = 1_048_576
 
 async def read_parameters(request: Request) -> dict[str, str]:
     """The request's parameters: a form as RFC 6749 requires, or JSON as Auth0 accepts."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/json", "application/x-www-form-urlencoded"):
-        raise InvalidRequest("the request must be application/x-www-form-urlencoded")
+    content_type = parameters_type(request.headers.get("content-type", ""))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_PARAMETERS_BYTES:
             raise InvalidRequest(f"the request body is larger than {MAX_PARAMETERS_BYTES} bytes")
+    return parse_parameters(content_type, bytes(body))
+
+
+def parameters_type(content_type_header: str) -> str:
+    """The media type of a request's parameters; ``invalid_request`` unless form or JSON."""
+    content_type = content_type_header.split(";")[0].strip().lower()
+    if content_type not in ("application/json", "application/x-www-form-urlencoded"):
+        raise InvalidRequest("the request must be application/x-www-form-urlencoded")
+    return content_type
+
+
+def parse_parameters(content_type: str, body: bytes) -> dict[str, str]:
+    """The parameters in ``body``, of the media type :func:`parameters_type` answered."""
     pairs: list[tuple[str, object]]
     if content_type == "application/json":
         try:
@@ -171,13 +181,11 @@ async def token(request: Request) -> JSONResponse:
     runtime = get_runtime(request)
     origin = request_origin(request)
     authorization = request.headers.get("authorization")
-    # A machine-to-machine token whose client and API are cached is issued with its writes
-    # committed together with those of the requests around it.
-    body = await batched_exchanges.try_exchange(runtime, origin, authorization, params)
-    if body is not None:
-        return JSONResponse(body, headers=NO_STORE)
-    # Any other request reads and writes the database in a transaction of its own: off the
-    # event loop, as every blocking handler is. On the loop, a request waiting for SQLite's
+    # A machine-to-machine token whose client and API are cached never gets here: the token
+    # fast path (token_fast_path, in front of the application) issues it, with its writes
+    # committed together with those of the requests around it. Any other request reads and
+    # writes the database in a transaction of its own: off the event loop, as every blocking
+    # handler is. On the loop, a request waiting for SQLite's
     # write lock would stall the loop that the lock's holder (a handler whose session commits
     # when its dependency exits) needs to finish: both would wait out the busy timeout, and
     # every other request with them.

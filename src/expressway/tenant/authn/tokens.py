@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,8 +44,31 @@ def issue_access_token(
     lifetime: int,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
+    claims = access_token_claims(
+        runtime,
+        subject=subject,
+        client_id=client_id,
+        audience=audience,
+        scopes=scopes,
+        lifetime=lifetime,
+        extra_claims=extra_claims,
+    )
+    return sign_access_token(claims, runtime.signing_keys.current())
+
+
+def access_token_claims(
+    runtime: TenantRuntime,
+    *,
+    subject: str,
+    client_id: str,
+    audience: str | list[str],
+    scopes: Iterable[str],
+    lifetime: int,
+    extra_claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An RFC 9068 access token's claims, to be signed by :func:`sign_access_token`."""
     now = runtime.clock.timestamp()
-    claims: dict[str, Any] = {
+    return {
         "iss": runtime.settings.tenant_issuer,
         "sub": subject,
         "aud": audience,
@@ -56,7 +80,12 @@ def issue_access_token(
         "scope": " ".join(scopes),
         **(extra_claims or {}),
     }
-    return jose.sign_jwt(claims, runtime.signing_keys.current(), typ="at+jwt")
+
+
+def sign_access_token(claims: dict[str, Any], key: RSAKey) -> str:
+    """The signed access token. Safe in any thread: ``cryptography`` releases the interpreter
+    lock while it signs, so a token signed in a pool thread costs the event loop nothing."""
+    return jose.sign_jwt(claims, key, typ="at+jwt")
 
 
 def userinfo_audience(runtime: TenantRuntime) -> str:

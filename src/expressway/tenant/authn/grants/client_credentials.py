@@ -17,7 +17,7 @@ from expressway.oauth.errors import InvalidRequest, InvalidScope, UnauthorizedCl
 from expressway.oauth.scopes import parse_scope
 from expressway.tenant.authn import hot_rows
 from expressway.tenant.authn.grants.common import record_exchange
-from expressway.tenant.authn.tokens import issue_access_token
+from expressway.tenant.authn.tokens import access_token_claims, sign_access_token
 from expressway.tenant.rows import ClientRow
 from expressway.tenant.runtime import TenantRuntime
 
@@ -29,10 +29,21 @@ DESCRIPTION = "Client Credentials for Access Token"
 
 @dataclass(frozen=True)
 class Exchange:
-    """A checked ``client_credentials`` request: the token response, and what its log says."""
+    """A checked ``client_credentials`` request: the access token's claims, still to be signed
+    (:func:`~expressway.tenant.authn.tokens.sign_access_token`), and what its log says."""
 
-    body: dict[str, Any]
+    claims: dict[str, Any]
+    expires_in: int
     details: dict[str, Any]
+
+    def body(self, token: str) -> dict[str, Any]:
+        """The token response (RFC 6749 §5.1) once ``token``, the signed claims, is at hand."""
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.claims["scope"],
+        }
 
 
 def handle(
@@ -40,7 +51,7 @@ def handle(
 ) -> dict[str, Any]:
     # The API and the client grant change rarely: read through the cache (see hot_rows).
     cache = hot_rows.for_sessions(runtime.sessions)
-    exchange = check_and_issue(
+    exchange = check(
         runtime,
         client,
         params,
@@ -54,17 +65,17 @@ def handle(
         client=client,
         details=exchange.details,
     )
-    return exchange.body
+    return exchange.body(sign_access_token(exchange.claims, runtime.signing_keys.current()))
 
 
-def check_and_issue(
+def check(
     runtime: TenantRuntime,
     client: ClientRow,
     params: Mapping[str, str],
     api_grant: Callable[[str], hot_rows.ApiGrant | None],
 ) -> Exchange:
-    """The token for an authenticated ``client``, or the OAuth error that refuses it; reads
-    nothing but the API and client grant of ``audience``, through ``api_grant``."""
+    """The token's claims for an authenticated ``client``, or the OAuth error that refuses it;
+    reads nothing but the API and client grant of ``audience``, through ``api_grant``."""
     if GRANT_TYPE not in client.grant_types:
         raise UnauthorizedClient("the client is not allowed the client_credentials grant")
     audience = params.get("audience")
@@ -88,7 +99,7 @@ def check_and_issue(
         if missing:
             raise InvalidScope(f"the client grant does not include: {' '.join(missing)}")
         scopes = [s for s in granted if s in asked]
-    token = issue_access_token(
+    claims = access_token_claims(
         runtime,
         subject=f"{client.client_id}@clients",
         client_id=client.client_id,
@@ -97,13 +108,8 @@ def check_and_issue(
         lifetime=api.token_lifetime,
         extra_claims={"gty": "client-credentials"},
     )
-    scope = " ".join(scopes)
     return Exchange(
-        body={
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": api.token_lifetime,
-            "scope": scope,
-        },
-        details={"audience": audience, "scope": scope},
+        claims=claims,
+        expires_in=api.token_lifetime,
+        details={"audience": audience, "scope": claims["scope"]},
     )
