@@ -86,6 +86,24 @@ def initialise_tenant(env: dict[str, str]) -> dict[str, str]:
     return created
 
 
+def management_token(token_url: str, admin: dict[str, str], audience: str) -> str:
+    """An access token for the Management API (``audience``) from the admin client that
+    :func:`initialise_tenant` made, asked of the token endpoint at ``token_url``."""
+    answer = httpx.post(
+        token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": admin["client_id"],
+            "client_secret": admin["client_secret"],
+            "audience": audience,
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
+
+
 @contextmanager
 def tenant_server(env: dict[str, str], port: int, public_url: str, log_path: Path) -> Iterator[str]:
     """``expressway tenant serve`` as a process of its own; yields its own URL once it answers."""

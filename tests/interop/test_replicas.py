@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from tests.databases import postgres_database, postgres_unreachable_reason
-from tests.interop.conftest import free_port, initialise_tenant, tenant_environment, tenant_server
+from tests.interop.conftest import (
+    free_port,
+    initialise_tenant,
+    management_token,
+    tenant_environment,
+    tenant_server,
+)
 from tests.interop.machine_clients import client_assertion, private_key_jwt_client
 
 API = "https://replicated.example/api"
@@ -40,15 +46,7 @@ def test_an_assertion_used_at_one_replica_is_refused_at_the_other(
         tenant_server(env, port_b, public_url, tmp_path / "b.log") as replica_b,
         httpx.Client(timeout=30) as http,
     ):
-        token = http.post(
-            f"{replica_a}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": admin["client_id"],
-                "client_secret": admin["client_secret"],
-                "audience": f"{public_url}/api/v2/",
-            },
-        ).json()["access_token"]
+        token = management_token(f"{replica_a}/oauth/token", admin, f"{public_url}/api/v2/")
         management = {"Authorization": f"Bearer {token}"}
 
         def call(method: str, path: str, body: object) -> dict[str, object]:

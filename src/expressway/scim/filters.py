@@ -10,6 +10,8 @@ with a value of the wrong type, is an ``invalidFilter`` error before any query r
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, cast
 
 from scim2_models import InvalidFilterException, ScimFilter
@@ -52,6 +54,41 @@ __all__ = [
 MAX_FILTER_LENGTH = 4096
 
 
+#: The shape of nearly every provisioning lookup (``userName eq "…"``, ``externalId eq "…"``):
+#: an attribute (``_ATTRIBUTE``, optionally with a sub-attribute), one comparison operator and a
+#: string with no escape in it, separated by single spaces.
+_ATTRIBUTE = r"[A-Za-z][A-Za-z0-9$_-]*"
+_SIMPLE_COMPARISON = re.compile(
+    rf'({_ATTRIBUTE})(?:\.({_ATTRIBUTE}))? (eq|ne|co|sw|ew|gt|ge|lt|le) "([^"\\\x00-\x1f]*)"',
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def _attribute_names(model: type[UserResource] | type[GroupResource]) -> frozenset[str]:
+    """The lower-cased names of ``model``'s core attributes."""
+    names = (str(field.serialization_alias or name) for name, field in model.model_fields.items())
+    return frozenset(name.lower() for name in names if not name.lower().startswith("urn:"))
+
+
+def _simple_comparison(text: str, model: type[UserResource] | type[GroupResource]) -> Any:
+    """The syntax tree scim2-models' grammar makes of ``text`` when ``text`` is a simple
+    comparison of one of ``model``'s attributes, built without running the grammar (most of a
+    lookup's parsing cost); ``None`` for anything else, which the grammar reads. An attribute
+    ``model`` lacks is left to the grammar too, so every refusal is worded by it."""
+    matched = _SIMPLE_COMPARISON.fullmatch(text)
+    if matched is None:
+        return None
+    attribute, sub_attribute, operator, value = matched.groups()
+    if attribute.lower() not in _attribute_names(model):
+        return None
+    return Comparison(
+        attr_path=AttrPath(attr=attribute, sub_attr=sub_attribute),
+        op=CompareOperator(operator.lower()),
+        value=value,
+    )
+
+
 def parse_filter(text: str, model: type[UserResource] | type[GroupResource]) -> ScimFilter[Any]:
     """``text`` parsed and checked against ``model``; raises ``invalidFilter`` when it is not a
     filter, names an attribute ``model`` lacks, or compares one in a way its type forbids."""
@@ -62,7 +99,7 @@ def parse_filter(text: str, model: type[UserResource] | type[GroupResource]) -> 
     bound = cast(Any, ScimFilter)[model]
     try:
         with POLICY:
-            scim_filter = cast("ScimFilter[Any]", bound(text))
+            scim_filter = cast("ScimFilter[Any]", bound(_simple_comparison(text, model) or text))
             _check_attributes(scim_filter, scim_filter.ast)
     except InvalidFilterException as exc:
         raise invalid_filter(exc.detail) from exc

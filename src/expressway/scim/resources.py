@@ -74,14 +74,21 @@ def comparison_key(binding: Any, value: str) -> str:
     return POLICY.comparison_key(binding, value)
 
 
+@functools.cache
+def _binding(model: type[UserResource] | type[GroupResource], attribute: str) -> Any:
+    """An attribute's binding, resolved once: resolving it again on every write cost as much
+    as the comparison form it serves."""
+    return cast(Any, ScimPath)[model](attribute).resolve()
+
+
 def user_name_key(user_name: str) -> str:
     """``userName`` as it is compared: case-insensitively (RFC 7643 §4.1.1)."""
-    return comparison_key(ScimPath[UserResource]("userName").resolve(), user_name)
+    return comparison_key(_binding(UserResource, "userName"), user_name)
 
 
 def display_name_key(display_name: str) -> str:
     """A group's ``displayName`` as it is compared: case-insensitively (RFC 7643 §4.2)."""
-    return comparison_key(ScimPath[GroupResource]("displayName").resolve(), display_name)
+    return comparison_key(_binding(GroupResource, "displayName"), display_name)
 
 
 def _manager_with_reference(manager: Any, users_url: str) -> Any:

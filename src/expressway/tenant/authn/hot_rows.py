@@ -32,9 +32,10 @@ from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
+from expressway.storage.table_writes import TableWrites
 from expressway.tenant.rows import (
     ClientCredentialRow,
     ClientGrantRow,
@@ -49,53 +50,12 @@ TTL_SECONDS = 2.0
 #: rows that exist, so this bounds memory, not correctness).
 MAX_ENTRIES = 4096
 
-_WATCHED_TABLES = frozenset(
+#: Moves on every commit of this process that wrote one of the tables read here.
+_generation = TableWrites(
     row.__tablename__ for row in (ClientRow, ClientCredentialRow, ClientGrantRow, ResourceServerRow)
 )
-_WROTE_WATCHED = "expressway.hot_rows.wrote"
 
 T = TypeVar("T")
-
-
-class _Generation:
-    """Moves on every commit that wrote a watched table, in any session of this process."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def bump(self) -> None:
-        with self._lock:
-            self.value += 1
-
-
-_generation = _Generation()
-
-
-def _wrote_watched_rows(session: Session) -> bool:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    return any(getattr(row, "__tablename__", None) in _WATCHED_TABLES for row in changed)
-
-
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context: object) -> None:
-    if _wrote_watched_rows(session):
-        session.info[_WROTE_WATCHED] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _on_execute(state: ORMExecuteState) -> None:
-    # Bulk statements (``session.execute(delete(ClientGrantRow)…)``) bypass the flush.
-    if state.is_update or state.is_delete or state.is_insert:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in _WATCHED_TABLES:
-            state.session.info[_WROTE_WATCHED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_WROTE_WATCHED, False):
-        _generation.bump()
 
 
 @dataclass(frozen=True)

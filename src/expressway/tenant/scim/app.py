@@ -19,6 +19,7 @@ from expressway.tenant.errors import TenantError
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.scim import discovery, groups, users
 from expressway.tenant.scim.context import ScimResponse, ScimUnauthorized, record_failure
+from expressway.tenant.scim.credentials import CredentialsCache
 from expressway.web.database_faults import install_database_fault_handler, retry_headers
 
 logger = logging.getLogger("expressway.tenant.scim")
@@ -86,6 +87,7 @@ def create_scim_app(runtime: TenantRuntime) -> FastAPI:
         openapi_url=None,
     )
     app.state.runtime = runtime
+    app.state.scim_credentials = CredentialsCache()
     app.add_exception_handler(ScimError, _handle_scim_error)
     app.add_exception_handler(TenantError, _handle_tenant_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)

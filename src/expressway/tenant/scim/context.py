@@ -6,7 +6,9 @@ digest and the connection together, joined to the SCIM configuration and the con
 query (:func:`connections.scim_credentials`), so no stored value is compared with the token
 itself, and another connection's token, an expired one or one whose SCIM configuration was
 removed finds nothing. Every refusal is the same 401, which says nothing about whether the
-connection exists. The token's ``last_used_at`` is kept to the minute, as Auth0 keeps it.
+connection exists. What a token opens is kept for a moment by :mod:`credentials` (a revocation
+through this process is seen at once, one by another replica within two seconds). The token's
+``last_used_at`` is kept to the minute, as Auth0 keeps it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from expressway.storage.engine import unit_of_work
 from expressway.tenant import logs
 from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow, ScimTokenRow
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.scim.credentials import CredentialsCache
 from expressway.tenant.services import connections
 
 #: Request bodies larger than this are refused unread (a PATCH of a big group stays far below).
@@ -109,11 +112,16 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
+def _credentials_cache(request: Request) -> CredentialsCache:
+    cache: CredentialsCache = request.app.state.scim_credentials
+    return cache
+
+
 def _authenticate(
-    session: Session, runtime: TenantRuntime, connection_id: str, token: str
+    request: Request, session: Session, runtime: TenantRuntime, connection_id: str, token: str
 ) -> connections.ScimCredentials:
     found = (
-        connections.scim_credentials(session, runtime.clock.now(), connection_id, token)
+        _credentials_cache(request).credentials(session, runtime.clock.now(), connection_id, token)
         if len(token) <= MAX_TOKEN_LENGTH
         else None
     )
@@ -124,12 +132,13 @@ def _authenticate(
 
 def _mark_used(runtime: TenantRuntime, session: Session | None, token: ScimTokenRow) -> None:
     """Record the token's use to the minute: in the request's own transaction for a write, in a
-    short one of its own for a read, whose transaction stays read-only."""
+    short one of its own for a read, whose transaction stays read-only. The token row is the
+    cache's, shared and read-only: the use is an ``UPDATE`` of its own, never a change to it."""
     now = runtime.clock.now()
     if not connections.needs_use_mark(token, now):
         return
     if session is not None:
-        token.last_used_at = now
+        connections.mark_scim_token_used(session, now, token.token_id)
         return
     with unit_of_work(runtime.sessions) as writing:
         connections.mark_scim_token_used(writing, now, token.token_id)
@@ -161,13 +170,17 @@ class ScimAccess:
         token = _bearer_token(request)
         session = (runtime.read_only_sessions if self.reads else runtime.sessions)()
         try:
-            found = _authenticate(session, runtime, self.connection_id, token)
+            found = _authenticate(request, session, runtime, self.connection_id, token)
             if scope is not None and scope not in found.token.scopes:
                 raise forbidden(f"the token lacks the scope {scope}")
-            _mark_used(runtime, None if self.reads else session, found.token)
+            if self.reads:
+                _mark_used(runtime, None, found.token)
             request.state.scim_connection_name = found.connection.name
             request.state.scim_token_id = found.token.token_id
             yield Scim(session, runtime, request, found.connection, found.config, found.token)
+            if not self.reads:
+                # Last, so that on PostgreSQL the token's row is locked only while committing.
+                _mark_used(runtime, session, found.token)
             session.commit()
         except BaseException:
             session.rollback()

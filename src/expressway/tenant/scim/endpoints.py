@@ -31,9 +31,6 @@ from expressway.tenant.scim import common
 from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, json_body, uses
 from expressway.tenant.services.scim_resources import ResourceT, RowT, ScimKind
 
-FilterParam = Annotated[str | None, Query(alias="filter")]
-StartIndexParam = Annotated[str | None, Query(alias="startIndex")]
-CountParam = Annotated[str | None, Query(alias="count")]
 AttributesParam = Annotated[str | None, Query(alias="attributes")]
 ExcludedParam = Annotated[str | None, Query(alias="excludedAttributes")]
 
@@ -182,20 +179,25 @@ def add_read_routes(
     router: APIRouter, endpoints: ResourceEndpoints[Any, Any], plural: str, singular: str
 ) -> None:
     """``GET ""``, ``POST /.search`` and ``GET /{id}`` on ``router``, each needing the
-    ``get:{plural}`` scope."""
+    ``get:{plural}`` scope.
+
+    The list reads its parameters from the query string itself: declared one by one, they cost
+    FastAPI a validation each on every lookup, for strings taken as they come (the last of a
+    repeated parameter, as FastAPI takes it)."""
     scope = f"get:{plural}"
 
     @router.get("", summary=f"List or filter {plural}")
-    def list_resources(
-        filter_text: FilterParam = None,
-        start_index: StartIndexParam = None,
-        count: CountParam = None,
-        attributes: AttributesParam = None,
-        excluded: ExcludedParam = None,
-        access: ScimAccess = uses(scope),
-    ) -> Response:
+    def list_resources(request: Request, access: ScimAccess = uses(scope)) -> Response:
+        query = request.query_params
         with access.open() as ctx:
-            return endpoints.list(ctx, filter_text, start_index, count, attributes, excluded)
+            return endpoints.list(
+                ctx,
+                query.get("filter"),
+                query.get("startIndex"),
+                query.get("count"),
+                query.get("attributes"),
+                query.get("excludedAttributes"),
+            )
 
     @router.post("/.search", summary=f"Search {plural} (RFC 7644 §3.4.3)")
     def search_resources(

@@ -10,7 +10,7 @@ is refused as ``tooMany`` (RFC 7644 §3.12) rather than read through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -180,12 +180,14 @@ class Page:
 def run_query(
     session: Session,
     base: sa.Select[RowT],
+    parameters: Mapping[str, Any],
     order_by: Sequence[InstrumentedAttribute[Any]],
     page: Page,
     condition: Condition,
     keep: Callable[[list[RowT]], list[RowT]] | None,
 ) -> tuple[list[RowT], int]:
-    """One page of ``base`` narrowed by ``condition``, and the total number of results.
+    """One page of ``base`` (its bound ``parameters`` given) narrowed by ``condition``, and the
+    total number of results.
 
     When the condition is not the whole filter, ``keep`` evaluates the rest in memory over every
     candidate (at most :data:`MAX_SCANNED`), and the page is cut from what it keeps.
@@ -196,16 +198,20 @@ def run_query(
         if page.count > 0:
             rows = list(
                 session.scalars(
-                    statement.order_by(*order_by).offset(page.start_index - 1).limit(page.count)
+                    statement.order_by(*order_by).offset(page.start_index - 1).limit(page.count),
+                    parameters,
                 )
             )
         if 0 < len(rows) < page.count:
             # A page that is neither empty nor full is the last one: it tells the total, so a
             # lookup (one user by userName) costs one query, not two.
             return rows, page.start_index - 1 + len(rows)
-        total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
+        counted = sa.select(sa.func.count()).select_from(statement.subquery())
+        total = session.scalar(counted, parameters) or 0
         return rows, total
-    candidates = list(session.scalars(statement.order_by(*order_by).limit(MAX_SCANNED + 1)))
+    candidates = list(
+        session.scalars(statement.order_by(*order_by).limit(MAX_SCANNED + 1), parameters)
+    )
     if len(candidates) > MAX_SCANNED:
         raise too_many(
             f"the filter must be evaluated over more than {MAX_SCANNED} resources; narrow it"

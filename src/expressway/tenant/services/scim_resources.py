@@ -7,6 +7,7 @@ read by id within the connection or searched with a filter.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -84,16 +85,25 @@ class ScimKind(Generic[RowT, ResourceT]):
             raise scim_errors.not_found(f"{self.name} {scim_id} not found")
         return row
 
+    @functools.cached_property
+    def _name_holder(self) -> sa.Select[str]:
+        """The query of :meth:`check_name_free`, built once (it runs on every write)."""
+        return sa.select(self.row.id).where(
+            self.row.connection_id == sa.bindparam("connection_id"),
+            self.name_key == sa.bindparam("key"),
+        )
+
+    @functools.cached_property
+    def _of_connection(self) -> sa.Select[RowT]:
+        """The base query of :meth:`search`, built once (it runs on every lookup)."""
+        return sa.select(self.row).where(self.row.connection_id == sa.bindparam("connection_id"))
+
     def check_name_free(
         self, session: Session, connection_id: str, key: str, scim_id: str | None
     ) -> None:
         """``uniqueness`` when another resource of the connection (not ``scim_id``) has the
         name whose comparison form is ``key``."""
-        taken = session.scalar(
-            sa.select(self.row.id).where(
-                self.row.connection_id == connection_id, self.name_key == key
-            )
-        )
+        taken = session.scalar(self._name_holder, {"connection_id": connection_id, "key": key})
         if taken is not None and taken != scim_id:
             raise scim_errors.uniqueness(
                 f"a {self.name.lower()} with this {self.name_attribute} already exists"
@@ -109,10 +119,10 @@ class ScimKind(Generic[RowT, ResourceT]):
     ) -> tuple[list[RowT], int]:
         """One page of the connection's resources matching the filter, oldest first, and the
         total; what SQL cannot say of the filter is evaluated on the resources themselves."""
-        base = sa.select(self.row).where(self.row.connection_id == connection_id)
+        base, bound = self._of_connection, {"connection_id": connection_id}
         order = (self.row.created_at, self.row.id)
         if scim_filter is None:
-            return run_query(session, base, order, page, Condition(None, True), None)
+            return run_query(session, base, bound, order, page, Condition(None, True), None)
         condition = SqlCompiler(scim_filter, dict(self.columns)).compile(scim_filter.ast)
 
         def keep(candidates: list[RowT]) -> list[RowT]:
@@ -123,4 +133,4 @@ class ScimKind(Generic[RowT, ResourceT]):
                 if filters.matches(scim_filter, self.to_resource(row, base_url, related[row.id]))
             ]
 
-        return run_query(session, base, order, page, condition, keep)
+        return run_query(session, base, bound, order, page, condition, keep)

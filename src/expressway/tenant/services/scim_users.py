@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from scim2_models import Path as ScimPath
 from scim2_models import SCIMException
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,7 @@ from expressway.scim.resources import (
 from expressway.tenant.rows import (
     ConnectionRow,
     OrganizationConnectionRow,
-    OrganizationRow,
+    OrganizationMemberRow,
     ScimConfigurationRow,
     ScimGroupMemberRow,
     ScimGroupRow,
@@ -49,7 +49,6 @@ from expressway.tenant.rows import (
 from expressway.tenant.services import (
     backchannel_logout,
     login_sessions,
-    organizations,
     refresh_tokens,
     users,
 )
@@ -149,19 +148,60 @@ def _root_field(path: str) -> str | None:
     return _ROOT_FIELDS.get(re.split(r"[.\[]", path, maxsplit=1)[0].strip().lower())
 
 
+#: An attribute name (RFC 7644 §3.10 ``ATTRNAME``), alone or with one sub-attribute.
+_PLAIN_PATH = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?")
+
+
+def _sub_fields(model: type[BaseModel]) -> dict[str, str]:
+    return {
+        str(field.serialization_alias or name).lower(): name
+        for name, field in model.model_fields.items()
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_fields(path: str) -> tuple[str, str | None] | None:
+    """The fields a path reads when it names a core attribute of the User (``title``), or a
+    sub-attribute of a single-valued complex one (``name.givenName``): read with ``getattr``,
+    they answer what scim2-models' ``Path.get`` does, without walking the path's grammar.
+    ``None`` for any other path (a filter, a URN, a multi-valued attribute's sub-attribute),
+    which is left to scim2-models."""
+    matched = _PLAIN_PATH.fullmatch(path)
+    if matched is None:
+        return None
+    root, sub = _ROOT_FIELDS.get(matched[1].lower()), matched[2]
+    if root is None or sub is None:
+        return None if root is None else (root, None)
+    item = UserResource.get_field_root_type(root)
+    if UserResource.get_field_multiplicity(root) or not (
+        isinstance(item, type) and issubclass(item, BaseModel)
+    ):
+        return None
+    field = _sub_fields(item).get(sub.lower())
+    return None if field is None else (root, field)
+
+
 def _value_at(resource: UserResource, path: str) -> Any:
     """The value at a SCIM path, or ``None`` when the path means nothing for a User.
 
-    Most of a mapping names attributes the IdP did not send; those are ``None`` without
-    evaluating the path, which is most of the cost of applying a mapping."""
-    root = _root_field(path)
-    if root is not None and getattr(resource, root) in (None, []):
-        return None
-    try:
-        value = ScimPath[UserResource](path).get(resource)
-    except (SCIMException, ValidationError, ValueError, TypeError, AttributeError, LookupError):
-        # A mapping is configuration: one that means nothing for a User maps nothing.
-        return None
+    Most of a mapping names attributes the IdP did not send, or plain ones (``userName``,
+    ``name.givenName``); neither needs the path evaluated, which is most of the cost of
+    applying a mapping."""
+    plain = _plain_fields(path)
+    if plain is not None:
+        root, sub = plain
+        value = getattr(resource, root)
+        if sub is not None and value is not None:
+            value = getattr(value, sub)
+    else:
+        root_field = _root_field(path)
+        if root_field is not None and getattr(resource, root_field) in (None, []):
+            return None
+        try:
+            value = ScimPath[UserResource](path).get(resource)
+        except (SCIMException, ValidationError, ValueError, TypeError, AttributeError, LookupError):
+            # A mapping is configuration: one that means nothing for a User maps nothing.
+            return None
     if isinstance(value, list):
         return value[0] if value else None
     return value
@@ -252,16 +292,21 @@ def _set_active(session: Session, now: datetime, user: UserRow, active: bool) ->
         refresh_tokens.revoke_user_refresh_tokens(session, now, user.user_id)
 
 
+#: The query of :func:`_check_email`, built once (it runs on every write of a user).
+_EMAIL_HOLDER = sa.select(UserRow.user_id).where(
+    UserRow.connection == sa.bindparam("connection"),
+    UserRow.email_key == sa.bindparam("email_key"),
+    UserRow.user_id != sa.bindparam("user_id"),
+)
+
+
 def _check_email(session: Session, connection: ConnectionRow, user: UserRow) -> None:
     if not user.email_key:
         return
     with session.no_autoflush:
         taken = session.scalar(
-            sa.select(UserRow.user_id).where(
-                UserRow.connection == connection.name,
-                UserRow.email_key == user.email_key,
-                UserRow.user_id != user.user_id,
-            )
+            _EMAIL_HOLDER,
+            {"connection": connection.name, "email_key": user.email_key, "user_id": user.user_id},
         )
     if taken is not None:
         raise scim_errors.uniqueness(
@@ -284,18 +329,37 @@ def _subject(resource: UserResource, config: ScimConfigurationRow) -> str:
     return str(resource.user_name)
 
 
+#: The statement of :func:`_join_organizations`, built once: the user becomes a member of every
+#: organization the connection is enabled on where they are not one yet, in one round trip.
+_JOIN_ORGANIZATIONS = sa.insert(cast(sa.Table, OrganizationMemberRow.__table__)).from_select(
+    ["organization_id", "user_id", "created_at"],
+    sa.select(
+        OrganizationConnectionRow.organization_id,
+        sa.bindparam("user_id", type_=OrganizationMemberRow.user_id.type),
+        sa.bindparam("now", type_=OrganizationMemberRow.created_at.type),
+    ).where(
+        OrganizationConnectionRow.connection_id == sa.bindparam("connection_id"),
+        ~sa.exists().where(
+            OrganizationMemberRow.organization_id == OrganizationConnectionRow.organization_id,
+            OrganizationMemberRow.user_id == sa.bindparam("user_id"),
+        ),
+    ),
+)
+
+
 def _join_organizations(
     session: Session, now: datetime, connection: ConnectionRow, user_id: str
 ) -> None:
-    organization_ids = session.scalars(
-        sa.select(OrganizationConnectionRow.organization_id).where(
-            OrganizationConnectionRow.connection_id == connection.id
+    """What ``organizations.add_members`` does for each of the connection's organizations, for
+    a user known to exist (written earlier in this transaction)."""
+    try:
+        session.execute(
+            _JOIN_ORGANIZATIONS, {"user_id": user_id, "now": now, "connection_id": connection.id}
         )
-    )
-    for organization_id in list(organization_ids):
-        organization = session.get(OrganizationRow, organization_id)
-        if organization is not None:
-            organizations.add_members(session, now, organization, [user_id])
+    except IntegrityError as exc:
+        raise scim_errors.uniqueness(
+            "The organization's members were changed concurrently; retry"
+        ) from exc
 
 
 def create(

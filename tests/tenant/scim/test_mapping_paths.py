@@ -1,0 +1,93 @@
+"""A SCIM configuration's mapping reads each path of a provisioned User as scim2-models'
+``Path.get`` does (its first value for a multi-valued one), whatever shortcut reads it."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from pydantic import BaseModel
+from scim2_models import Context, SCIMException
+from scim2_models import Path as ScimPath
+
+from expressway.scim.resources import ENTERPRISE_URN, USER_URN, UserResource, read_resource
+from expressway.tenant.services.connections import DEFAULT_SCIM_MAPPING
+from expressway.tenant.services.scim_users import _value_at
+
+FULL = {
+    "schemas": [USER_URN, ENTERPRISE_URN],
+    "userName": "bjensen@example.com",
+    "externalId": "00ubjensen",
+    "name": {
+        "formatted": "Ms. Barbara J Jensen III",
+        "familyName": "Jensen",
+        "givenName": "Barbara",
+        "middleName": "Jane",
+        "honorificPrefix": "Ms.",
+        "honorificSuffix": "III",
+    },
+    "displayName": "Babs Jensen",
+    "nickName": "Babs",
+    "profileUrl": "https://login.example.com/bjensen",
+    "title": "Tour Guide",
+    "userType": "Employee",
+    "preferredLanguage": "en-US",
+    "locale": "en-US",
+    "timezone": "America/Los_Angeles",
+    "active": True,
+    "emails": [
+        {"value": "bjensen@example.com", "type": "work", "primary": True},
+        {"value": "babs@jensen.org", "type": "home"},
+    ],
+    "phoneNumbers": [{"value": "555-555-5555", "type": "work", "primary": True}],
+    "photos": [{"value": "https://photos.example.com/bjensen.jpg", "type": "photo"}],
+    "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza", "country": "US"}],
+    ENTERPRISE_URN: {"employeeNumber": "701984", "department": "Tour Operations"},
+}
+SPARSE = {"schemas": [USER_URN], "userName": "sparse@example.com", "name": {"givenName": "S"}}
+
+
+def _core_paths() -> list[str]:
+    """Every core attribute, and every sub-attribute of the complex ones, in three cases."""
+    paths = []
+    for name, field in UserResource.model_fields.items():
+        alias = str(field.serialization_alias or name)
+        if alias.startswith("urn:"):
+            continue
+        paths.append(alias)
+        item = UserResource.get_field_root_type(name)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            for sub_name, sub in item.model_fields.items():
+                paths.append(f"{alias}.{sub.serialization_alias or sub_name}")
+    return [variant for path in paths for variant in (path, path.lower(), path.upper())]
+
+
+PATHS = sorted(
+    {
+        *_core_paths(),
+        *(item["scim"] for item in DEFAULT_SCIM_MAPPING),
+        f"{USER_URN}:userName",
+        f"{ENTERPRISE_URN}:department",
+        "name.nothing",
+        "nothing",
+        "name.givenName.more",
+        "emails[type eq 'work'",
+    }
+)
+
+
+def _expected(resource: UserResource, path: str) -> Any:
+    try:
+        value = cast(Any, ScimPath)[UserResource](path).get(resource)
+    except (SCIMException, ValueError, TypeError, AttributeError, LookupError):
+        return None
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+@pytest.mark.parametrize("payload", [FULL, SPARSE], ids=["full", "sparse"])
+def test_every_path_reads_what_scim2_models_reads(payload: dict[str, Any]) -> None:
+    resource = read_resource(UserResource, payload, Context.RESOURCE_CREATION_REQUEST)
+    for path in PATHS:
+        assert _value_at(resource, path) == _expected(resource, path), path
