@@ -121,6 +121,20 @@ def test_a_taken_connection_profile_name_is_a_409(tenant: Tenant) -> None:
     assert api.patch(f"/connection-profiles/{first['id']}", json={"name": "Express"}).is_success
 
 
+@pytest.mark.parametrize("path", ["/connection-profiles", "/user-attribute-profiles"])
+def test_a_taken_name_beyond_ascii_is_a_409_in_any_case(tenant: Tenant, path: str) -> None:
+    """SQLite's lower() folds ASCII only: a name with other letters must still find itself."""
+    api = tenant.api()
+    body: dict[str, Any] = {"name": "Ñandú Straße"}
+    if path == "/user-attribute-profiles":
+        body["user_attributes"] = {"email": attribute("email")}
+    assert api.post(path, json=body).status_code == 201
+    for name in ("Ñandú Straße", "ñANDÚ STRASSE", "ñandú straße"):
+        answer = api.post(path, json={**body, "name": name})
+        assert answer.status_code == 409, (name, answer.text)
+        assert "same name" in auth0_error(answer)["message"]
+
+
 def test_connection_profiles_page_by_checkpoint_and_are_deleted(tenant: Tenant) -> None:
     api = tenant.api()
     ids = {api.post("/connection-profiles", json={"name": f"P{n}"}).json()["id"] for n in range(3)}

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expressway import ids
@@ -159,12 +160,31 @@ def remove(session: Session, row: ConnectionProfileRow | UserAttributeProfileRow
     session.flush()
 
 
+def _name_taken(model: type[ConnectionProfileRow | UserAttributeProfileRow], name: str) -> Conflict:
+    return Conflict(f"A {_KIND[model]} with the same name already exists: {name}")
+
+
 def _check_unique_name(
     session: Session, model: type[ConnectionProfileRow | UserAttributeProfileRow], name: str
 ) -> None:
-    taken = session.scalars(select(model.id).where(func.lower(model.name) == name.lower())).first()
-    if taken is not None:
-        raise Conflict(f"A {_KIND[model]} with the same name already exists: {name}")
+    """``Conflict`` when another profile of the kind has ``name`` in any case.
+
+    Compared here rather than with SQL's ``lower()``, which SQLite applies to ASCII letters
+    only: a name such as "Ñandú" would not find itself, and the insert would then break the
+    column's unique constraint. A tenant has a handful of profiles."""
+    wanted = name.casefold()
+    if any(taken.casefold() == wanted for taken in session.scalars(select(model.name))):
+        raise _name_taken(model, name)
+
+
+def _flush_named(
+    session: Session, model: type[ConnectionProfileRow | UserAttributeProfileRow], name: str
+) -> None:
+    """Flush, turning a name taken meanwhile by a concurrent request into the same 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise _name_taken(model, name) from exc
 
 
 # --- Connection profiles ---
@@ -273,7 +293,7 @@ def create_connection_profile(
     )
     _apply_connection_profile(session, row, spec)
     session.add(row)
-    session.flush()
+    _flush_named(session, ConnectionProfileRow, row.name)
     return row
 
 
@@ -282,7 +302,7 @@ def update_connection_profile(
 ) -> ConnectionProfileRow:
     _apply_connection_profile(session, row, spec)
     row.updated_at = now
-    session.flush()
+    _flush_named(session, ConnectionProfileRow, row.name)
     return row
 
 
@@ -342,7 +362,7 @@ def create_user_attribute_profile(
     )
     _apply_user_attribute_profile(session, row, spec)
     session.add(row)
-    session.flush()
+    _flush_named(session, UserAttributeProfileRow, row.name)
     return row
 
 
@@ -351,5 +371,5 @@ def update_user_attribute_profile(
 ) -> UserAttributeProfileRow:
     _apply_user_attribute_profile(session, row, spec)
     row.updated_at = now
-    session.flush()
+    _flush_named(session, UserAttributeProfileRow, row.name)
     return row
