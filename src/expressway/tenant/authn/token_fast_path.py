@@ -109,7 +109,7 @@ class TokenFastPath:
             content_type = parameters_type(headers.get("content-type") or "")
         except OAuthError:
             return None
-        body = b""
+        body = bytearray()
         while True:
             message = await receive()
             read.append(message)
@@ -121,7 +121,7 @@ class TokenFastPath:
             if not message.get("more_body", False):
                 break
         try:
-            return parse_parameters(content_type, body)
+            return parse_parameters(content_type, bytes(body))
         except OAuthError:
             return None
 
