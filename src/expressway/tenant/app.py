@@ -29,6 +29,7 @@ from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.management.routes import management_router
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.scim.app import create_scim_app
+from expressway.tenant.scim.fast_path import ScimFastPath
 from expressway.web import database_faults
 from expressway.web.health import health_router
 from expressway.web.input_guard import InputGuardMiddleware
@@ -74,15 +75,17 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
-    # Outermost of the tenant's own layers: answers the machine-to-machine token requests it
-    # can issue before any routing, and hands everything else down unchanged.
+    # Outermost of the tenant's own layers: answer the machine-to-machine token requests and the
+    # SCIM lookups and creates they can before any routing, and hand everything else down.
+    scim = create_scim_app(runtime)
+    app.add_middleware(ScimFastPath, runtime=runtime, scim=scim)
     app.add_middleware(TokenFastPath, runtime=runtime)
     app.include_router(health_router(runtime.engine))
     # Routes are matched in order: the two that machines call most (the token endpoint and
     # SCIM, which has no path in common with any other route) come first, before the hundred
     # or so of the Management API and the dashboard.
     app.include_router(authn_endpoints.router)
-    app.mount("/scim/v2", create_scim_app(runtime))
+    app.mount("/scim/v2", scim)
     app.include_router(authorize.router)
     app.include_router(federation.router)
     app.include_router(universal_logout.router)

@@ -18,7 +18,6 @@ paths' answers header by header (``tests/tenant/test_token_fast_path.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +36,7 @@ from expressway.tenant.authn.grants.common import RequestOrigin
 from expressway.tenant.management import errors as mgmt_errors
 from expressway.tenant.runtime import TenantRuntime
 from expressway.web import database_faults
+from expressway.web.asgi import RawHeaders, read_body, replay
 from expressway.web.security import SECURITY_HEADERS
 from expressway.web.throttling import client_ip
 
@@ -70,11 +70,11 @@ class TokenFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        headers = _Headers(scope["headers"])
+        headers = RawHeaders(scope["headers"])
         read: list[Message] = []
         params = await self._parameters(headers, receive, read)
         if params is None:
-            await self.app(scope, _replay(read, receive), send)
+            await self.app(scope, replay(read, receive), send)
             return
         try:
             body = await batched_exchanges.try_exchange(
@@ -85,7 +85,7 @@ class TokenFastPath:
             await response(scope, receive, send)
             return
         if body is None:
-            await self.app(scope, _replay(read, receive), send)
+            await self.app(scope, replay(read, receive), send)
             return
         # As Starlette's JSONResponse encodes it.
         payload = json.dumps(
@@ -101,7 +101,7 @@ class TokenFastPath:
         await send({"type": "http.response.body", "body": payload})
 
     async def _parameters(
-        self, headers: _Headers, receive: Receive, read: list[Message]
+        self, headers: RawHeaders, receive: Receive, read: list[Message]
     ) -> dict[str, str] | None:
         """The parameters, or None when the full stack must answer (it refuses what is wrong,
         with the same words): the messages read are kept in ``read`` to be handed on."""
@@ -109,23 +109,15 @@ class TokenFastPath:
             content_type = parameters_type(headers.get("content-type") or "")
         except OAuthError:
             return None
-        body = bytearray()
-        while True:
-            message = await receive()
-            read.append(message)
-            if message["type"] != "http.request":
-                return None
-            body += message.get("body", b"")
-            if len(body) > MAX_PARAMETERS_BYTES:
-                return None
-            if not message.get("more_body", False):
-                break
+        body = await read_body(receive, read, MAX_PARAMETERS_BYTES)
+        if body is None:
+            return None
         try:
-            return parse_parameters(content_type, bytes(body))
+            return parse_parameters(content_type, body)
         except OAuthError:
             return None
 
-    def _origin(self, scope: Scope, headers: _Headers) -> RequestOrigin:
+    def _origin(self, scope: Scope, headers: RawHeaders) -> RequestOrigin:
         client = scope.get("client")
         user_agent = headers.get("user-agent")
         return RequestOrigin(
@@ -136,37 +128,6 @@ class TokenFastPath:
             ),
             user_agent=user_agent[:512] if user_agent else None,
         )
-
-
-class _Headers:
-    """The few request headers this path reads, decoded as Starlette decodes them (latin-1),
-    without building Starlette's header object for every request."""
-
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        self._raw = raw
-
-    def get(self, name: str) -> str | None:
-        key = name.encode()
-        for header, value in self._raw:
-            if header == key:
-                return value.decode("latin-1")
-        return None
-
-    def getlist(self, name: str) -> list[str]:
-        key = name.encode()
-        return [value.decode("latin-1") for header, value in self._raw if header == key]
-
-
-def _replay(read: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that gives the messages already read, then reads on."""
-    pending = list(read)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 async def _fault(scope: Scope, exc: Exception) -> Response:

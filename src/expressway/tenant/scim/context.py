@@ -112,16 +112,15 @@ def _bearer_token(request: Request) -> str:
     return token
 
 
-def _credentials_cache(request: Request) -> CredentialsCache:
-    cache: CredentialsCache = request.app.state.scim_credentials
-    return cache
-
-
 def _authenticate(
-    request: Request, session: Session, runtime: TenantRuntime, connection_id: str, token: str
+    cache: CredentialsCache,
+    session: Session,
+    runtime: TenantRuntime,
+    connection_id: str,
+    token: str,
 ) -> connections.ScimCredentials:
     found = (
-        _credentials_cache(request).credentials(session, runtime.clock.now(), connection_id, token)
+        cache.credentials(session, runtime.clock.now(), connection_id, token)
         if len(token) <= MAX_TOKEN_LENGTH
         else None
     )
@@ -154,6 +153,9 @@ class ScimAccess:
     request: Request
     connection_id: str
     scope: str | None
+    runtime: TenantRuntime
+    #: The SCIM server's cache of what tokens open (one per server, shared by every request).
+    credentials: CredentialsCache
 
     @property
     def reads(self) -> bool:
@@ -165,12 +167,11 @@ class ScimAccess:
     def open(self) -> Iterator[Scim]:
         """A valid token of the URL's connection holding the scope (any valid token when
         ``None``); yields the request's context, committed when the block ends normally."""
-        request, scope = self.request, self.scope
-        runtime = get_runtime(request)
+        request, scope, runtime = self.request, self.scope, self.runtime
         token = _bearer_token(request)
         session = (runtime.read_only_sessions if self.reads else runtime.sessions)()
         try:
-            found = _authenticate(request, session, runtime, self.connection_id, token)
+            found = _authenticate(self.credentials, session, runtime, self.connection_id, token)
             if scope is not None and scope not in found.token.scopes:
                 raise forbidden(f"the token lacks the scope {scope}")
             if self.reads:
@@ -194,7 +195,8 @@ def uses(scope: str | None = None) -> Any:
     ``with access.open() as ctx:`` in its body."""
 
     async def dependency(request: Request, connection_id: str) -> ScimAccess:
-        return ScimAccess(request, connection_id, scope)
+        state = request.app.state
+        return ScimAccess(request, connection_id, scope, state.runtime, state.scim_credentials)
 
     return Depends(dependency)
 

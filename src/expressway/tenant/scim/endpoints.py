@@ -9,7 +9,7 @@ when the answer shows it: a group of thousands costs nothing to Entra's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic
 
@@ -144,6 +144,18 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
         ]
         return common.list_response(resources, total, paging)
 
+    def list_from_query(self, ctx: Scim, query: Mapping[str, str]) -> ScimResponse:
+        """The list with the query string's parameters, taken as they come (the last of a
+        repeated one, as FastAPI takes it)."""
+        return self.list(
+            ctx,
+            query.get("filter"),
+            query.get("startIndex"),
+            query.get("count"),
+            query.get("attributes"),
+            query.get("excludedAttributes"),
+        )
+
     def search(self, ctx: Scim, body: Any) -> ScimResponse:
         """``POST /.search``: the list with a SearchRequest's parameters."""
         if not isinstance(body, dict):
@@ -182,22 +194,13 @@ def add_read_routes(
     ``get:{plural}`` scope.
 
     The list reads its parameters from the query string itself: declared one by one, they cost
-    FastAPI a validation each on every lookup, for strings taken as they come (the last of a
-    repeated parameter, as FastAPI takes it)."""
+    FastAPI a validation each on every lookup, for strings taken as they come."""
     scope = f"get:{plural}"
 
     @router.get("", summary=f"List or filter {plural}")
     def list_resources(request: Request, access: ScimAccess = uses(scope)) -> Response:
-        query = request.query_params
         with access.open() as ctx:
-            return endpoints.list(
-                ctx,
-                query.get("filter"),
-                query.get("startIndex"),
-                query.get("count"),
-                query.get("attributes"),
-                query.get("excludedAttributes"),
-            )
+            return endpoints.list_from_query(ctx, request.query_params)
 
     @router.post("/.search", summary=f"Search {plural} (RFC 7644 §3.4.3)")
     def search_resources(

@@ -11,7 +11,7 @@ from scim2_models import Context
 from expressway.scim.patch import read_patch
 from expressway.scim.resources import UserResource, complete_user_payload, read_resource
 from expressway.tenant.rows import ScimUserRow
-from expressway.tenant.scim.context import Scim, ScimAccess, json_body, uses
+from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, json_body, uses
 from expressway.tenant.scim.endpoints import ResourceEndpoints, add_read_routes
 from expressway.tenant.services import scim_users
 
@@ -29,25 +29,30 @@ def _log_change(ctx: Scim, verb: str, row: ScimUserRow) -> None:
     )
 
 
+def provision(ctx: Scim, body: Any) -> ScimResponse:
+    """``POST /Users``: the user made from ``body``, answered with its resource."""
+    resource = read_resource(
+        UserResource,
+        complete_user_payload(body, f"{ctx.base_url}/Users"),
+        Context.RESOURCE_CREATION_REQUEST,
+    )
+    row = scim_users.create(ctx.session, ctx.now, ctx.connection, ctx.config, resource)
+    ctx.log(
+        f"SCIM create User {row.user_name}",
+        user_id=row.user_id,
+        user_name=row.user_name[:320],
+        details={"scim_id": row.id},
+    )
+    # No group names a user created by this request: its groups are known to be none.
+    return endpoints.answer(ctx, row, Context.RESOURCE_CREATION_RESPONSE, 201, known=())
+
+
 @router.post("", status_code=201, summary="Provision a user")
 def create_user(
     body: Any = Depends(json_body), access: ScimAccess = uses("post:users")
 ) -> Response:
     with access.open() as ctx:
-        resource = read_resource(
-            UserResource,
-            complete_user_payload(body, f"{ctx.base_url}/Users"),
-            Context.RESOURCE_CREATION_REQUEST,
-        )
-        row = scim_users.create(ctx.session, ctx.now, ctx.connection, ctx.config, resource)
-        ctx.log(
-            f"SCIM create User {row.user_name}",
-            user_id=row.user_id,
-            user_name=row.user_name[:320],
-            details={"scim_id": row.id},
-        )
-        # No group names a user created by this request: its groups are known to be none.
-        return endpoints.answer(ctx, row, Context.RESOURCE_CREATION_RESPONSE, 201, known=())
+        return provision(ctx, body)
 
 
 @router.put("/{scim_id}", summary="Replace a user")

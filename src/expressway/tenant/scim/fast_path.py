@@ -1,0 +1,165 @@
+"""The provisioning client's two most frequent requests, answered in front of the application's
+layers: the lookup (``GET /Users?filter=userName eq "…"``, which Okta and Entra send before every
+push) and the create (``POST /Users``).
+
+Through the full application such a request passed two stacks of layers, the tenant's and the
+SCIM server's own (routing among a hundred routes, then among the SCIM routes, exception
+wrappers, dependency solving, the request and response objects), and two hops to the thread
+pool; together they cost about as much CPU as the handler's own work. This ASGI layer sits
+beside :class:`~expressway.tenant.authn.token_fast_path.TokenFastPath` and runs the same handler
+code (:meth:`ResourceEndpoints.list`, :func:`users.provision`) behind the same token check
+(:class:`ScimAccess`) in one hop to a thread, and sends its answer with the security headers
+every tenant response carries.
+
+It answers only what succeeds. Any refusal (a bad token, a missing scope, an unparsable filter, a
+taken ``userName``, a body that is not JSON), a fault of the database, and every request of
+another shape, goes down the stack unchanged, with the body read so far handed on as it came: the
+transaction this path opened was rolled back, so the SCIM server's own handlers do the request
+again and answer it, record it (``fscim``) and log it exactly as they would have. Tests compare
+the two paths' answers header by header (``tests/tenant/scim/test_fast_path.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
+
+from sqlalchemy.exc import DataError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from expressway.scim.errors import ScimError
+from expressway.storage.faults import database_fault
+from expressway.tenant.errors import TenantError
+from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.scim import users
+from expressway.tenant.scim.context import MAX_BODY_BYTES, Scim, ScimAccess, ScimResponse
+from expressway.web.asgi import read_body, replay
+from expressway.web.input_guard import has_nul
+from expressway.web.security import SECURITY_HEADERS
+
+logger = logging.getLogger("expressway.tenant.scim")
+
+PREFIX = "/scim/v2/connections/"
+#: The users of one connection, as the SCIM server routes them (the id is one path segment).
+_USERS = re.compile(r"/scim/v2/connections/([^/]+)/Users")
+
+#: The security headers every tenant response carries, as ASGI sends them.
+_SECURITY = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in SECURITY_HEADERS.items()
+]
+#: Threads of this path's own pool: a SCIM request holds one while its transaction is open.
+THREADS = 8
+
+Handler = Callable[[Scim], ScimResponse]
+
+
+class ScimFastPath:
+    """ASGI middleware: answers a successful ``GET`` or ``POST`` of a connection's ``/Users``,
+    and hands every other request to ``app``."""
+
+    def __init__(self, app: ASGIApp, runtime: TenantRuntime, scim: Starlette) -> None:
+        self.app = app
+        self.runtime = runtime
+        #: The SCIM server whose requests this path answers: it shares its cache of what tokens
+        #: open (``state.scim_credentials``), read on every request as the server's routes do.
+        self.scim = scim
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="scim")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        matched = _USERS.fullmatch(scope["path"])
+        query: bytes = scope.get("query_string", b"")
+        if (
+            matched is None
+            or method not in ("GET", "POST")
+            # Refused by the full stack's input guard, in its words.
+            or has_nul(scope.get("raw_path") or scope["path"].encode())
+            or has_nul(query)
+        ):
+            await self.app(scope, receive, send)
+            return
+        read: list[Message] = []
+        handler = (
+            _lookup(dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)))
+            if method == "GET"
+            else await _create(receive, read)
+        )
+        response = None
+        if handler is not None:
+            access = ScimAccess(
+                Request(scope),
+                matched[1],
+                "get:users" if method == "GET" else "post:users",
+                self.runtime,
+                self.scim.state.scim_credentials,
+            )
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._threads, _answer, access, handler
+            )
+        if response is None:
+            await self.app(scope, replay(read, receive), send)
+            return
+        present = {name for name, _ in response.raw_headers}
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [
+                    *response.raw_headers,
+                    *(raw for raw in _SECURITY if raw[0] not in present),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def _lookup(query: dict[str, str]) -> Handler:
+    """A list or lookup with the query's parameters."""
+
+    def handler(ctx: Scim) -> ScimResponse:
+        return users.endpoints.list_from_query(ctx, query)
+
+    return handler
+
+
+async def _create(receive: Receive, read: list[Message]) -> Handler | None:
+    """A create with the request's JSON body; None when the body is too long, cut short or not
+    JSON (the full stack refuses it)."""
+    body = await read_body(receive, read, MAX_BODY_BYTES)
+    if body is None:
+        return None
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+
+    def handler(ctx: Scim) -> ScimResponse:
+        return users.provision(ctx, document)
+
+    return handler
+
+
+def _answer(access: ScimAccess, handler: Handler) -> ScimResponse | None:
+    """The handler's answer in its committed transaction, or None when it refused or failed
+    (the transaction was then rolled back, and the full stack does the request again)."""
+    try:
+        with access.open() as ctx:
+            return handler(ctx)
+    except (ScimError, TenantError, DataError):
+        return None
+    except Exception as exc:
+        if database_fault(exc) is None:
+            # Its type only: the message of a database error can quote the request's values.
+            logger.warning("SCIM request handed to the full stack after %s", type(exc).__name__)
+        return None
