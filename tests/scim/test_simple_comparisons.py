@@ -112,3 +112,62 @@ def test_a_lookup_is_read_without_the_grammar() -> None:
 )
 def test_anything_else_is_left_to_the_grammar(text: str) -> None:
     assert f._simple_comparison(text, UserResource) is None
+
+
+def _grammars_name_equality(text: str, attribute: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The string the grammar's tree compares ``attribute`` with by ``eq``, alone; else None."""
+    model = UserResource if attribute == "userName" else GroupResource
+    tree = _through_the_grammar(text, model, monkeypatch)
+    if (
+        isinstance(tree, f.Comparison)
+        and tree.op == f.CompareOperator.eq
+        and tree.attr_path.attr.lower() == attribute.lower()
+        and tree.attr_path.sub_attr is None
+        and isinstance(tree.value, str)
+    ):
+        return tree.value
+    return None
+
+
+@settings(max_examples=400)
+@given(
+    attribute=st.sampled_from(ATTRIBUTES),
+    operator=st.sampled_from(OPERATORS),
+    value=st.text(alphabet=st.sampled_from(TRICKY), max_size=6) | st.text(max_size=6),
+    spaces=st.sampled_from([(" ", " ")] * 4 + [("  ", " "), (" ", "\t")]),
+    quote=st.sampled_from(['"'] * 4 + ["'", ""]),
+    name=st.sampled_from(["userName", "displayName"]),
+)
+@example(
+    attribute="USERNAME",
+    operator="EQ",
+    value="Bjensen@Example.com",
+    spaces=(" ", " "),
+    quote='"',
+    name="userName",
+)
+def test_a_lookup_by_name_is_recognised_only_where_the_grammar_reads_one(
+    attribute: str, operator: str, value: str, spaces: tuple[str, str], quote: str, name: str
+) -> None:
+    """:func:`filters.name_equality` finds the name where the grammar reads ``name eq "…"``,
+    the same string, and nothing anywhere else (the grammar may still read an escaped string
+    as such a lookup: the full path answers it then)."""
+    text = f"{attribute}{spaces[0]}{operator}{spaces[1]}{quote}{value}{quote}"
+    found = f.name_equality(text, name)
+    if found is not None:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            assert found == _grammars_name_equality(text, name, monkeypatch)
+
+
+def test_a_lookup_by_name_is_recognised_in_the_shape_clients_send() -> None:
+    assert f.name_equality('userName eq "Bjensen@Example.com"', "userName") == "Bjensen@Example.com"
+    assert f.name_equality('USERNAME EQ "a"', "userName") == "a"
+    assert f.name_equality('displayName eq "Admins"', "displayName") == "Admins"
+    for text in (
+        'userName ne "a"',
+        'userName.x eq "a"',
+        'externalId eq "a"',
+        'userName eq "a\\"b"',
+    ):
+        assert f.name_equality(text, "userName") is None
+    assert f.name_equality('userName eq "a"', "displayName") is None

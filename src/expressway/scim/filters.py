@@ -47,6 +47,7 @@ __all__ = [
     "bind",
     "coerced",
     "matches",
+    "name_equality",
     "parse_filter",
 ]
 
@@ -87,6 +88,22 @@ def _simple_comparison(text: str, model: type[UserResource] | type[GroupResource
         op=CompareOperator(operator.lower()),
         value=value,
     )
+
+
+def name_equality(text: str, attribute: str) -> str | None:
+    """The string of ``text`` when ``text`` is ``{attribute} eq "…"`` exactly (the attribute
+    in any case, no sub-attribute, a string without escapes), the shape of every provisioning
+    lookup by name; ``None`` for any other filter. It means what the grammar makes of it, on
+    which its caller may rely instead of parsing it."""
+    if len(text) > MAX_FILTER_LENGTH:
+        return None
+    matched = _SIMPLE_COMPARISON.fullmatch(text)
+    if matched is None:
+        return None
+    name, sub_attribute, operator, value = matched.groups()
+    if sub_attribute is not None or operator.lower() != "eq" or name.lower() != attribute.lower():
+        return None
+    return cast(str, value)
 
 
 def parse_filter(text: str, model: type[UserResource] | type[GroupResource]) -> ScimFilter[Any]:

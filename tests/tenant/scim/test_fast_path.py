@@ -6,13 +6,14 @@ and is answered, recorded and logged once."""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from expressway.tenant.rows import LogEventRow, ScimUserRow
+from expressway.tenant.rows import LogEventRow, ScimTokenRow, ScimUserRow
 from expressway.tenant.scim import fast_path, users
 from expressway.tenant.scim.context import MAX_BODY_BYTES
 from expressway.web.security import SECURITY_HEADERS
@@ -316,3 +317,35 @@ def test_other_paths_and_methods_are_left_to_the_scim_server(
     scim_error(scim.http.put("/Users", json={}), 405)
     assert scim.http.get("/Users/", follow_redirects=False).status_code == 307
     assert answered == [True]
+
+
+def test_a_lookup_on_sqlite_runs_on_the_event_loop_unless_it_must_record_the_tokens_use(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of SQLite never waits, so it is not sent to a thread; recording the token's use
+    (a write, once a minute) can wait for the write lock, so a read that must record it goes to
+    one. On PostgreSQL every request goes to a thread."""
+    threads: list[tuple[str, bool]] = []
+    real = fast_path._answer
+
+    def spy(access: Any, handler: Any) -> Any:
+        threads.append((threading.current_thread().name, access.may_write))
+        return real(access, handler)
+
+    monkeypatch.setattr(fast_path, "_answer", spy)
+    scim = scim_connection(tenant)
+    first = scim.http.get("/Users")  # the token's first use
+    second = scim.http.get("/Users")
+
+    assert first.status_code == second.status_code == 200
+    with tenant.runtime.sessions() as session:
+        token = session.get(ScimTokenRow, scim.token_id)
+        assert token is not None
+        assert token.last_used_at is not None
+    pooled = [name.startswith("scim") for name, _ in threads]
+    if tenant.runtime.engine.dialect.name == "sqlite":
+        # Tried on the loop, found the use due, done again in a thread; then on the loop alone.
+        assert pooled == [False, True, False]
+        assert [may_write for _, may_write in threads] == [False, True, False]
+    else:
+        assert pooled == [True, True]

@@ -129,6 +129,10 @@ def _authenticate(
     return found
 
 
+class WriteNeeded(Exception):
+    """A read that may not write (:attr:`ScimAccess.may_write`) has a write to make first."""
+
+
 def _mark_used(runtime: TenantRuntime, session: Session | None, token: ScimTokenRow) -> None:
     """Record the token's use to the minute: in the request's own transaction for a write, in a
     short one of its own for a read, whose transaction stays read-only. The token row is the
@@ -156,6 +160,10 @@ class ScimAccess:
     runtime: TenantRuntime
     #: The SCIM server's cache of what tokens open (one per server, shared by every request).
     credentials: CredentialsCache
+    #: Whether a read may record the token's use, a write of its own that can wait for SQLite's
+    #: write lock. A read that may not, and has to, raises :class:`WriteNeeded` before anything
+    #: else is done.
+    may_write: bool = True
 
     @property
     def reads(self) -> bool:
@@ -175,6 +183,10 @@ class ScimAccess:
             if scope is not None and scope not in found.token.scopes:
                 raise forbidden(f"the token lacks the scope {scope}")
             if self.reads:
+                if not self.may_write and connections.needs_use_mark(
+                    found.token, runtime.clock.now()
+                ):
+                    raise WriteNeeded
                 _mark_used(runtime, None, found.token)
             request.state.scim_connection_name = found.connection.name
             request.state.scim_token_id = found.token.token_id

@@ -127,10 +127,13 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
     ) -> ScimResponse:
         paging = common.page(start_index, count)
         parameters = response_parameters(attributes, excluded)
-        scim_filter = filters.parse_filter(filter_text, self.kind.model) if filter_text else None
-        rows, total = self.kind.search(
-            ctx.session, ctx.connection.id, scim_filter, paging, ctx.base_url
-        )
+        kind, connection_id = self.kind, ctx.connection.id
+        name = filters.name_equality(filter_text, kind.name_attribute) if filter_text else None
+        if name is not None:
+            rows, total = kind.search_by_name(ctx.session, connection_id, name, paging)
+        else:
+            scim_filter = filters.parse_filter(filter_text, kind.model) if filter_text else None
+            rows, total = kind.search(ctx.session, connection_id, scim_filter, paging, ctx.base_url)
         related = (
             {}
             if is_excluded(parameters, self.kind.related)

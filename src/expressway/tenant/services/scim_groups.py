@@ -70,6 +70,7 @@ GROUPS: ScimKind[ScimGroupRow, GroupResource] = ScimKind(
     columns=COLUMNS,
     name_attribute="displayName",
     name_key=ScimGroupRow.display_name_key,
+    key_of=display_name_key,
     related="members",
     load_related=members_of,
     related_item=_member,

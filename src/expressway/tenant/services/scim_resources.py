@@ -59,6 +59,8 @@ class ScimKind(Generic[RowT, ResourceT]):
     columns: Mapping[str, Indexed]
     name_attribute: str
     name_key: InstrumentedAttribute[str]
+    #: The comparison form of a name, as ``name_key`` keeps it.
+    key_of: Callable[[str], str]
     related: str
     load_related: Callable[[Session, Sequence[str]], Mapping[str, Sequence[Any]]]
     related_item: Callable[[Any, str], dict[str, Any]]
@@ -108,6 +110,26 @@ class ScimKind(Generic[RowT, ResourceT]):
             raise scim_errors.uniqueness(
                 f"a {self.name.lower()} with this {self.name_attribute} already exists"
             )
+
+    def search_by_name(
+        self, session: Session, connection_id: str, name: str, page: Page
+    ) -> tuple[list[RowT], int]:
+        """:meth:`search` with the filter ``{name_attribute} eq "{name}"``, the lookup every
+        provisioning client sends before a write. The name is unique in the connection, so the
+        answer is the one row holding its comparison form or none: one query built once, without
+        the filter's parse and compilation into SQL (most of a lookup's own cost)."""
+        parameters = {"connection_id": connection_id, "key": self.key_of(name)}
+        found = list(session.scalars(self._named, parameters))
+        start = page.start_index - 1
+        return found[start : start + page.count], len(found)
+
+    @functools.cached_property
+    def _named(self) -> sa.Select[RowT]:
+        """The query of :meth:`search_by_name`, built once."""
+        return sa.select(self.row).where(
+            self.row.connection_id == sa.bindparam("connection_id"),
+            self.name_key == sa.bindparam("key"),
+        )
 
     def search(
         self,

@@ -125,6 +125,7 @@ USERS: ScimKind[ScimUserRow, UserResource] = ScimKind(
     columns=COLUMNS,
     name_attribute="userName",
     name_key=ScimUserRow.user_name_key,
+    key_of=user_name_key,
     related="groups",
     load_related=group_memberships,
     related_item=_group_of_user,
