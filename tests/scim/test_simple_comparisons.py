@@ -59,16 +59,19 @@ def _through_the_grammar(
 TRICKY = [" ", "\t", "\n", '"', "\\", "'", "\x7f", "\u2028", "é", "A", "z", "0", "%", "_"]
 
 
+#: The parts of a generated filter ``{attribute}{space}{operator}{space}{quote}{value}{quote}``:
+#: mostly the shortcut's own shape, so that the shortcut is what is exercised.
+FILTER_PARTS = {
+    "attribute": st.sampled_from(ATTRIBUTES),
+    "operator": st.sampled_from(OPERATORS),
+    "value": st.text(alphabet=st.sampled_from(TRICKY), max_size=6) | st.text(max_size=6),
+    "spaces": st.sampled_from([(" ", " ")] * 4 + [("  ", " "), (" ", "\t")]),
+    "quote": st.sampled_from(['"'] * 4 + ["'", ""]),
+}
+
+
 @settings(max_examples=400)
-@given(
-    attribute=st.sampled_from(ATTRIBUTES),
-    operator=st.sampled_from(OPERATORS),
-    value=st.text(alphabet=st.sampled_from(TRICKY), max_size=6) | st.text(max_size=6),
-    # Mostly the shortcut's own shape, so that the shortcut is what is exercised.
-    spaces=st.sampled_from([(" ", " ")] * 4 + [("  ", " "), (" ", "\t")]),
-    quote=st.sampled_from(['"'] * 4 + ["'", ""]),
-    model=st.sampled_from([UserResource, GroupResource]),
-)
+@given(**FILTER_PARTS, model=st.sampled_from([UserResource, GroupResource]))
 @example(
     attribute="userName",
     operator="eq",
@@ -130,14 +133,7 @@ def _grammars_name_equality(text: str, attribute: str, monkeypatch: pytest.Monke
 
 
 @settings(max_examples=400)
-@given(
-    attribute=st.sampled_from(ATTRIBUTES),
-    operator=st.sampled_from(OPERATORS),
-    value=st.text(alphabet=st.sampled_from(TRICKY), max_size=6) | st.text(max_size=6),
-    spaces=st.sampled_from([(" ", " ")] * 4 + [("  ", " "), (" ", "\t")]),
-    quote=st.sampled_from(['"'] * 4 + ["'", ""]),
-    name=st.sampled_from(["userName", "displayName"]),
-)
+@given(**FILTER_PARTS, name=st.sampled_from(["userName", "displayName"]))
 @example(
     attribute="USERNAME",
     operator="EQ",
