@@ -319,12 +319,11 @@ def test_other_paths_and_methods_are_left_to_the_scim_server(
     assert answered == [True]
 
 
-def test_a_lookup_on_sqlite_runs_on_the_event_loop_unless_it_must_record_the_tokens_use(
-    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_where_each_request_runs(tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read of SQLite never waits, so it is not sent to a thread; recording the token's use
     (a write, once a minute) can wait for the write lock, so a read that must record it goes to
-    one. On PostgreSQL every request goes to a thread."""
+    one, and a create to the one thread that writes. On PostgreSQL every request goes to the
+    pool's threads."""
     threads: list[tuple[str, bool]] = []
     real = fast_path._answer
 
@@ -336,8 +335,11 @@ def test_a_lookup_on_sqlite_runs_on_the_event_loop_unless_it_must_record_the_tok
     scim = scim_connection(tenant)
     first = scim.http.get("/Users")  # the token's first use
     second = scim.http.get("/Users")
+    made = scim.http.post("/Users", json=okta_user("ada@example.com"))
 
     assert first.status_code == second.status_code == 200
+    assert made.status_code == 201
+    created_in = threads.pop()[0]
     with tenant.runtime.sessions() as session:
         token = session.get(ScimTokenRow, scim.token_id)
         assert token is not None
@@ -347,5 +349,9 @@ def test_a_lookup_on_sqlite_runs_on_the_event_loop_unless_it_must_record_the_tok
         # Tried on the loop, found the use due, done again in a thread; then on the loop alone.
         assert pooled == [False, True, False]
         assert [may_write for _, may_write in threads] == [False, True, False]
+        # SQLite has one write lock: this process's creates queue for it in one thread.
+        assert created_in.startswith("scim-writer")
     else:
         assert pooled == [True, True]
+        assert not created_in.startswith("scim-writer")
+        assert created_in.startswith("scim")
