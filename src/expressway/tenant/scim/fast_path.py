@@ -7,9 +7,9 @@ SCIM server's own (routing among a hundred routes, then among the SCIM routes, e
 wrappers, dependency solving, the request and response objects), and two hops to the thread
 pool; together they cost about as much CPU as the handler's own work. This ASGI layer sits
 beside :class:`~expressway.tenant.authn.token_fast_path.TokenFastPath` and runs the same handler
-code (:meth:`ResourceEndpoints.list`, :func:`users.provision`) behind the same token check
-(:class:`ScimAccess`) in one hop to a thread, and sends its answer with the security headers
-every tenant response carries.
+code (:meth:`ResourceEndpoints.list_from_query`, :func:`users.provision`) behind the same token
+check (:class:`ScimAccess`), a lookup on SQLite on the event loop and anything else in one hop to
+a thread, and sends its answer with the security headers every tenant response carries.
 
 It answers only what succeeds. Any refusal (a bad token, a missing scope, an unparsable filter, a
 taken ``userName``, a body that is not JSON), a fault of the database, and every request of
@@ -62,8 +62,16 @@ _SECURITY = [
     (name.lower().encode("latin-1"), value.encode("latin-1"))
     for name, value in SECURITY_HEADERS.items()
 ]
-#: Threads of this path's own pool: a SCIM request holds one while its transaction is open.
+#: This path's threads, one set per process (a test run builds many applications): a SCIM
+#: request holds one while its transaction is open.
 THREADS = 8
+_threads = ThreadPoolExecutor(THREADS, thread_name_prefix="scim")
+# SQLite has one write lock per database: this process's creates wait for it in one thread's
+# queue, each woken as the one before commits, not in SQLite's busy handler, whose sleeps (1 ms,
+# then up to 100) made a create's p99 190 ms at 4 in flight (28 ms queued here, and 17% more
+# creates a second for the same CPU each). The interpreter lock kept their Python work from
+# running side by side anyway.
+_writer = ThreadPoolExecutor(1, thread_name_prefix="scim-writer")
 
 Handler = Callable[[Scim], ScimResponse]
 
@@ -78,21 +86,14 @@ class ScimFastPath:
         #: The SCIM server whose requests this path answers: it shares its cache of what tokens
         #: open (``state.scim_credentials``), read on every request as the server's routes do.
         self.scim = scim
-        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="scim")
         # A read of SQLite in WAL mode never waits: not for a writer, not for the network. In a
         # thread it would run no sooner (the interpreter lock lets one thread run Python at a
-        # time) and would add two switches between threads and the pool's bookkeeping, a fifth
-        # of a lookup's CPU and more of its latency. So a lookup on SQLite runs on the event
-        # loop, unless it must first record the token's use (a write, which can wait for the
-        # write lock: that one, once a minute, goes to a thread). On PostgreSQL every statement
-        # is a round trip over the network: there, every request goes to a thread.
-        self._reads_inline = runtime.engine.dialect.name == "sqlite"
-        # SQLite has one write lock per database: creates from this process wait for it in one
-        # thread's queue, each woken as the one before commits, not in SQLite's busy handler,
-        # whose sleeps (1 ms, then up to 100) made a create's p99 190 ms at 4 in flight (28 ms
-        # in the queue; 17% more creates a second, the same CPU each). The interpreter lock kept
-        # their Python work from running side by side anyway.
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="scim-writer")
+        # time) and would only add two switches between threads and the pool's bookkeeping. So
+        # a lookup on SQLite runs on the event loop, unless it must first record the token's use
+        # (a write, which can wait for the write lock: that one, once a minute, goes to a
+        # thread). On PostgreSQL every statement is a round trip over the network: there, every
+        # request goes to a thread.
+        self._on_sqlite = runtime.engine.dialect.name == "sqlite"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -124,7 +125,7 @@ class ScimFastPath:
                 "get:users" if method == "GET" else "post:users",
                 self.runtime,
                 self.scim.state.scim_credentials,
-                may_write=not (method == "GET" and self._reads_inline),
+                may_write=not (method == "GET" and self._on_sqlite),
             )
             response = await self._respond(access, handler)
         if response is None:
@@ -151,7 +152,7 @@ class ScimFastPath:
                 return _answer(access, handler)
             except WriteNeeded:
                 access = replace(access, may_write=True)
-        threads = self._writer if self._reads_inline and not access.reads else self._threads
+        threads = _writer if self._on_sqlite and not access.reads else _threads
         return await asyncio.get_running_loop().run_in_executor(threads, _answer, access, handler)
 
 
