@@ -13,7 +13,12 @@ import httpx
 import pytest
 
 from expressway.tenant.authn import hot_rows
-from tests.interop.conftest import free_port, initialise_tenant, tenant_environment
+from tests.interop.conftest import (
+    client_credentials,
+    free_port,
+    initialise_tenant,
+    tenant_environment,
+)
 
 CLI = [sys.executable, "-m", "expressway.cli"]
 API = "https://workers.example/api"
@@ -68,16 +73,7 @@ def _up(url: str) -> bool:
 
 def _token(url: str, admin: dict[str, str], audience: str) -> httpx.Response:
     # A new connection each time, so that both workers' accept loops get requests.
-    return httpx.post(
-        f"{url}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": admin["client_id"],
-            "client_secret": admin["client_secret"],
-            "audience": audience,
-        },
-        timeout=30,
-    )
+    return client_credentials(f"{url}/oauth/token", admin, audience)
 
 
 def test_two_workers_serve_and_a_removed_grant_is_refused_within_the_window(

@@ -86,10 +86,10 @@ def initialise_tenant(env: dict[str, str]) -> dict[str, str]:
     return created
 
 
-def management_token(token_url: str, admin: dict[str, str], audience: str) -> str:
-    """An access token for the Management API (``audience``) from the admin client that
-    :func:`initialise_tenant` made, asked of the token endpoint at ``token_url``."""
-    answer = httpx.post(
+def client_credentials(token_url: str, admin: dict[str, str], audience: str) -> httpx.Response:
+    """The token endpoint's answer to the admin client that :func:`initialise_tenant` made,
+    asking for ``audience``; each call on a new connection."""
+    return httpx.post(
         token_url,
         data={
             "grant_type": "client_credentials",
@@ -99,6 +99,12 @@ def management_token(token_url: str, admin: dict[str, str], audience: str) -> st
         },
         timeout=30,
     )
+
+
+def management_token(token_url: str, admin: dict[str, str], audience: str) -> str:
+    """An access token for the Management API (``audience``) from the admin client that
+    :func:`initialise_tenant` made, asked of the token endpoint at ``token_url``."""
+    answer = client_credentials(token_url, admin, audience)
     assert answer.status_code == 200, answer.text
     token: str = answer.json()["access_token"]
     return token

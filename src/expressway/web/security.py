@@ -6,6 +6,8 @@ copies every response body through an extra task, which costs on the token endpo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +26,16 @@ _RAW_SECURITY_HEADERS = [
 ]
 
 
+def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """An ASGI response's raw headers with each security header it does not set itself.
+
+    On the raw list rather than through Starlette's MutableHeaders, which scans the whole list
+    again for each header: this runs on every response."""
+    headers = list(headers)
+    present = {name.lower() for name, _ in headers}
+    return headers + [raw for raw in _RAW_SECURITY_HEADERS if raw[0] not in present]
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,12 +47,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # On the raw list rather than through Starlette's MutableHeaders, which scans
-                # the whole list again for each header: this runs on every response.
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers += [raw for raw in _RAW_SECURITY_HEADERS if raw[0] not in present]
-                message["headers"] = headers
+                message["headers"] = with_security_headers(message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from expressway.clock import FrozenClock
+from expressway.storage.engine import unit_of_work
+from expressway.tenant.rows import ScimTokenRow, UserRow
 from tests.conftest import Tenant
 
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -94,3 +98,36 @@ def scim_error(response: Any, status: int, scim_type: str | None = None) -> dict
     assert body.get("scimType") == scim_type
     assert body["detail"]
     return body
+
+
+def signed_in_user(tenant: Tenant, user_id: str, at: datetime, logins_count: int) -> UserRow:
+    """The tenant user an Okta SSO login made (``acme-okta``, ``jit@example.com``) before any
+    SCIM push, written at ``at``; added to ``tenant``'s database."""
+    user = UserRow(
+        user_id=user_id,
+        connection="acme-okta",
+        provider="okta",
+        email="jit@example.com",
+        email_key="jit@example.com",
+        blocked=False,
+        app_metadata={},
+        user_metadata={},
+        logins_count=logins_count,
+        created_at=at,
+        updated_at=at,
+    )
+    with unit_of_work(tenant.runtime.sessions) as session:
+        session.add(user)
+    return user
+
+
+def expiring_scim_connection(tenant: Tenant, minutes: int) -> tuple[FrozenClock, ScimConnection]:
+    """A SCIM connection whose token expires ``minutes`` from now, on a clock the test moves."""
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    tenant.runtime.clock = clock
+    scim = scim_connection(tenant)
+    with unit_of_work(tenant.runtime.sessions) as session:
+        token = session.get(ScimTokenRow, scim.token_id)
+        assert token is not None
+        token.valid_until = clock.now() + timedelta(minutes=minutes)
+    return clock, scim

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from expressway.storage.engine import unit_of_work
-from expressway.tenant.rows import OrganizationMemberRow, UserRow
+from expressway.tenant.rows import OrganizationMemberRow
 from tests.conftest import BACKENDS, Tenant
-from tests.tenant.scim.helpers import okta_user, scim_connection
+from tests.tenant.scim.helpers import okta_user, scim_connection, signed_in_user
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
 
@@ -54,23 +54,8 @@ def test_an_adopted_member_keeps_their_membership_and_joins_the_others(tenant: T
     globex = _organization(tenant, "globex", scim.id)
     user_id = "okta|acme-okta|00ujit"
     joined = tenant.runtime.clock.now() - timedelta(days=3)
+    signed_in_user(tenant, user_id, joined, logins_count=1)
     with unit_of_work(tenant.runtime.sessions) as session:
-        session.add(
-            UserRow(
-                user_id=user_id,
-                connection="acme-okta",
-                provider="okta",
-                email="jit@example.com",
-                email_key="jit@example.com",
-                blocked=False,
-                app_metadata={},
-                user_metadata={},
-                logins_count=1,
-                created_at=joined,
-                updated_at=joined,
-            )
-        )
-        session.flush()
         session.add(OrganizationMemberRow(organization_id=acme, user_id=user_id, created_at=joined))
     created = scim.http.post("/Users", json=okta_user("jit@example.com", "00ujit"))
     assert created.status_code == 201, created.text

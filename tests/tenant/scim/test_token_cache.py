@@ -5,7 +5,7 @@ once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,13 @@ from expressway.tenant.scim import credentials
 from expressway.tenant.scim.credentials import CredentialsCache
 from expressway.tenant.services import connections
 from tests.conftest import BACKENDS, Tenant
-from tests.tenant.scim.helpers import ScimConnection, okta_user, scim_connection, scim_error
+from tests.tenant.scim.helpers import (
+    ScimConnection,
+    expiring_scim_connection,
+    okta_user,
+    scim_connection,
+    scim_error,
+)
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
 
@@ -126,13 +132,7 @@ def test_a_changed_mapping_applies_to_the_next_provisioned_user(tenant: Tenant) 
 
 def test_a_cached_token_is_refused_once_it_expires(tenant: Tenant) -> None:
     """Expiry is checked against the clock on every request, never cached."""
-    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-    tenant.runtime.clock = clock
-    scim = scim_connection(tenant)
-    with unit_of_work(tenant.runtime.sessions) as session:
-        token = session.get(ScimTokenRow, scim.token_id)
-        assert token is not None
-        token.valid_until = clock.now() + timedelta(minutes=20)
+    clock, scim = expiring_scim_connection(tenant, minutes=20)
     _cached(scim)
     clock.advance(20 * 60)
     scim_error(scim.http.get("/Users"), 401)

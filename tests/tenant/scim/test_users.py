@@ -27,10 +27,12 @@ from tests.tenant.scim.helpers import (
     SCIM_MEDIA_TYPE,
     USER_SCHEMA,
     ScimConnection,
+    expiring_scim_connection,
     okta_user,
     patch_body,
     scim_connection,
     scim_error,
+    signed_in_user,
 )
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
@@ -60,13 +62,7 @@ def test_a_token_of_another_connection_is_refused(tenant: Tenant) -> None:
 
 def test_an_expired_token_is_refused(tenant: Tenant) -> None:
     """A token past its ``valid_until`` authenticates nothing."""
-    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-    tenant.runtime.clock = clock
-    scim = scim_connection(tenant)
-    with unit_of_work(tenant.runtime.sessions) as session:
-        token = session.get(ScimTokenRow, scim.token_id)
-        assert token is not None
-        token.valid_until = clock.now() + timedelta(minutes=20)
+    clock, scim = expiring_scim_connection(tenant, minutes=20)
     assert scim.http.get("/Users").status_code == 200
     clock.advance(21 * 60)
     scim_error(scim.http.get("/Users"), 401)
@@ -204,23 +200,7 @@ def test_a_provisioned_user_is_a_tenant_user_of_the_connection_in_its_organizati
 def test_a_user_who_signed_in_first_is_adopted_not_duplicated(tenant: Tenant) -> None:
     """SSO and SCIM meet in the same user: the SCIM id comes from ``externalId``, the ``sub``."""
     scim = scim_connection(tenant)
-    now = tenant.runtime.clock.now()
-    with unit_of_work(tenant.runtime.sessions) as session:
-        session.add(
-            UserRow(
-                user_id="okta|acme-okta|00ujit",
-                connection="acme-okta",
-                provider="okta",
-                email="jit@example.com",
-                email_key="jit@example.com",
-                blocked=False,
-                app_metadata={},
-                user_metadata={},
-                logins_count=3,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    signed_in_user(tenant, "okta|acme-okta|00ujit", tenant.runtime.clock.now(), logins_count=3)
     created = scim.http.post("/Users", json=okta_user("jit@example.com", "00ujit"))
     assert created.status_code == 201, created.text
     user = tenant.api().get("/users/okta|acme-okta|00ujit").json()

@@ -219,6 +219,11 @@ async def json_body(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    return parsed_json(body)
+
+
+def parsed_json(body: bytes) -> Any:
+    """A request body as JSON; ``invalidSyntax`` when it is not JSON."""
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

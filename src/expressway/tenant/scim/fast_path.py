@@ -22,7 +22,6 @@ the two paths' answers header by header (``tests/tenant/scim/test_fast_path.py``
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -46,10 +45,11 @@ from expressway.tenant.scim.context import (
     ScimAccess,
     ScimResponse,
     WriteNeeded,
+    parsed_json,
 )
 from expressway.web.asgi import read_body, replay
 from expressway.web.input_guard import has_nul
-from expressway.web.security import SECURITY_HEADERS
+from expressway.web.security import with_security_headers
 
 logger = logging.getLogger("expressway.tenant.scim")
 
@@ -57,11 +57,6 @@ PREFIX = "/scim/v2/connections/"
 #: The users of one connection, as the SCIM server routes them (the id is one path segment).
 _USERS = re.compile(r"/scim/v2/connections/([^/]+)/Users")
 
-#: The security headers every tenant response carries, as ASGI sends them.
-_SECURITY = [
-    (name.lower().encode("latin-1"), value.encode("latin-1"))
-    for name, value in SECURITY_HEADERS.items()
-]
 #: This path's threads, one set per process (a test run builds many applications): a SCIM
 #: request holds one while its transaction is open.
 THREADS = 8
@@ -131,15 +126,11 @@ class ScimFastPath:
         if response is None:
             await self.app(scope, replay(read, receive), send)
             return
-        present = {name for name, _ in response.raw_headers}
         await send(
             {
                 "type": "http.response.start",
                 "status": response.status_code,
-                "headers": [
-                    *response.raw_headers,
-                    *(raw for raw in _SECURITY if raw[0] not in present),
-                ],
+                "headers": with_security_headers(response.raw_headers),
             }
         )
         await send({"type": "http.response.body", "body": response.body})
@@ -172,8 +163,8 @@ async def _create(receive: Receive, read: list[Message]) -> Handler | None:
     if body is None:
         return None
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = parsed_json(body)
+    except ScimError:
         return None
 
     def handler(ctx: Scim) -> ScimResponse:

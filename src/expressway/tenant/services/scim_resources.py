@@ -88,12 +88,17 @@ class ScimKind(Generic[RowT, ResourceT]):
         return row
 
     @functools.cached_property
-    def _name_holder(self) -> sa.Select[str]:
-        """The query of :meth:`check_name_free`, built once (it runs on every write)."""
-        return sa.select(self.row.id).where(
+    def _named_here(self) -> sa.ColumnElement[bool]:
+        """The connection's resource whose name has the comparison form ``key`` (unique)."""
+        return sa.and_(
             self.row.connection_id == sa.bindparam("connection_id"),
             self.name_key == sa.bindparam("key"),
         )
+
+    @functools.cached_property
+    def _name_holder(self) -> sa.Select[str]:
+        """The query of :meth:`check_name_free`, built once (it runs on every write)."""
+        return sa.select(self.row.id).where(self._named_here)
 
     @functools.cached_property
     def _of_connection(self) -> sa.Select[RowT]:
@@ -126,10 +131,7 @@ class ScimKind(Generic[RowT, ResourceT]):
     @functools.cached_property
     def _named(self) -> sa.Select[RowT]:
         """The query of :meth:`search_by_name`, built once."""
-        return sa.select(self.row).where(
-            self.row.connection_id == sa.bindparam("connection_id"),
-            self.name_key == sa.bindparam("key"),
-        )
+        return sa.select(self.row).where(self._named_here)
 
     def search(
         self,
