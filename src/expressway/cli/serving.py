@@ -1,10 +1,13 @@
 """Running a service under uvicorn, in one process or several.
 
-With ``--workers N`` uvicorn starts N worker processes sharing the listening socket, each with its
+With ``--workers N`` uvicorn's supervisor starts N worker processes on one port, each with its
 own runtime on the same database: N replicas on one machine, which Expressway supports as it
 supports replicas behind a load balancer (``jti`` records, sessions, throttling counters, claims of
 outbox rows and provisioning jobs all live in the database). One process uses at most one core
 for Python work, so this is how a service uses the cores of its machine.
+
+Each worker listens on a socket of its own (:mod:`expressway.cli.worker_sockets`), so that the
+kernel spreads connections evenly over the workers.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def run(
         uvicorn.run(build(), host=host, port=port, log_level="info", access_log=access_log)
         return
     os.environ.update(environment)
-    uvicorn.run(
+    config = uvicorn.Config(
         factory,
         factory=True,
         host=host,
@@ -86,3 +89,6 @@ def run(
         log_level="info",
         access_log=access_log,
     )
+    from expressway.cli.worker_sockets import serve_workers
+
+    serve_workers(config)
