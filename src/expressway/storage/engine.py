@@ -87,7 +87,11 @@ def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:
 def upsert_insert(session: Session, table: Any) -> Any:
     """An ``INSERT`` into ``table`` (a table or mapped class) that can take ``ON CONFLICT``
     (``on_conflict_do_nothing``, ``on_conflict_do_update``), for ``session``'s database."""
-    dialect = session.get_bind().dialect.name
+    return dialect_upsert_insert(session.get_bind().dialect.name, table)
+
+
+def dialect_upsert_insert(dialect: str, table: Any) -> Any:
+    """:func:`upsert_insert` for the database named ``dialect`` (``sqlite``, ``postgresql``)."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":

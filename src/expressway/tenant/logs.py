@@ -19,7 +19,8 @@ from expressway.tenant.rows import LogEventRow
 
 #: The log's table, for Core inserts of events (:func:`insert`).
 LOG_EVENTS: Table = LogEventRow.__table__  # type: ignore[assignment]
-_INSERT_EVENT = LOG_EVENTS.insert()
+#: One insert of events, built once (a statement built per call costs more than its execution).
+INSERT_EVENTS = LOG_EVENTS.insert()
 
 DESCRIPTIONS = {
     "sapi": "Success API Operation",
@@ -83,7 +84,7 @@ def insert(session: Session, **fields: Unpack[EventFields]) -> None:
     """Write an event at once, by one Core insert in ``session``'s transaction, rather than by
     the unit of work at the next flush: on a path every request takes, the flush's bookkeeping
     costs more than the insert. Nothing reads the event back through ``session``."""
-    session.execute(_INSERT_EVENT, event_columns(**fields))
+    session.execute(INSERT_EVENTS, event_columns(**fields))
 
 
 def event_row(**fields: Unpack[EventFields]) -> LogEventRow:

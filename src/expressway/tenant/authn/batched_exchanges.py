@@ -173,7 +173,7 @@ def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | Non
         )
         issued = {index for key, index in first.items() if key in new}
         if issued:
-            session.execute(logs.LOG_EVENTS.insert(), [batch[i].event for i in sorted(issued)])
+            session.execute(logs.INSERT_EVENTS, [batch[i].event for i in sorted(issued)])
         session.commit()
     return [
         sign_access_token(exchange.claims, exchange.key) if index in issued else None

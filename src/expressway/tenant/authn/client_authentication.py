@@ -3,9 +3,11 @@ public client (``token_endpoint_auth_method`` ``none``), by its client_id alone.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from expressway.oauth.assertions import (
 )
 from expressway.oauth.client_auth import PresentedCredentials
 from expressway.oauth.errors import InvalidClient, TooManyAttempts
-from expressway.storage.engine import upsert_insert
+from expressway.storage.engine import dialect_upsert_insert
 from expressway.tenant import logs
 from expressway.tenant.authn import hot_rows
 from expressway.tenant.rows import ClientRow, UsedAssertionRow
@@ -76,18 +78,23 @@ def remember_assertions(
     # Expired records can no longer match a valid assertion; sweep them now and then.
     if secrets.randbelow(64) < len(assertions):
         session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
-    # One statement whatever the number of rows, so SQLAlchemy compiles it once and caches it;
-    # its "insertmanyvalues" sends the rows as one multi-row INSERT … RETURNING all the same.
-    statement = (
-        upsert_insert(session, _USED_ASSERTIONS)
-        .on_conflict_do_nothing(index_elements=["client_id", "jti"])
-        .returning(_USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti)
-    )
+    statement = _remember_assertions(session.get_bind().dialect.name)
     rows = [
         {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
         for client_id, jti, expires_at in assertions
     ]
     return {(client_id, jti) for client_id, jti in session.execute(statement, rows)}
+
+
+@functools.cache
+def _remember_assertions(dialect: str) -> Any:
+    # One statement whatever the number of rows, built once: SQLAlchemy compiles it once, and
+    # its "insertmanyvalues" sends the rows as one multi-row INSERT … RETURNING all the same.
+    return (
+        dialect_upsert_insert(dialect, _USED_ASSERTIONS)
+        .on_conflict_do_nothing(index_elements=["client_id", "jti"])
+        .returning(_USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti)
+    )
 
 
 def is_public(client: ClientRow) -> bool:

@@ -90,7 +90,7 @@ def record_exchange(
     # Written now by one Core insert, in the same transaction, rather than by the unit of work
     # at commit: on every token request, the flush's bookkeeping costs more than the insert.
     session.execute(
-        logs.LOG_EVENTS.insert(),
+        logs.INSERT_EVENTS,
         exchange_event(
             runtime,
             type=type,
