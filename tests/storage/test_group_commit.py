@@ -45,6 +45,24 @@ def test_each_item_gets_its_own_result_and_concurrent_items_share_a_batch() -> N
     assert threading.main_thread().name not in recorder.threads
 
 
+def test_requests_the_event_loop_has_ready_join_the_batch_before_it_is_written() -> None:
+    recorder = Recorder()
+    writes = GroupCommit(recorder)
+
+    async def later(n: int) -> int:
+        # Ready one turn of the event loop after the first item: a request whose bytes were
+        # read in the same turn, still being checked when the batch was started.
+        await asyncio.sleep(0)
+        return await writes.submit(n)
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(writes.submit(0), *(later(n) for n in range(1, 5))))
+
+    assert asyncio.run(main()) == [0, 2, 4, 6, 8]
+    # Taken at once, the first batch would have held item 0 alone.
+    assert recorder.batches == [[0, 1, 2, 3, 4]]
+
+
 def test_a_batch_holds_at_most_max_batch_items() -> None:
     recorder = Recorder()
     writes = GroupCommit(recorder, max_batch=8)

@@ -7,6 +7,14 @@ arrive queue up, and the next batch takes them all: the cost of a transaction (o
 the one write lock and syncing the WAL; on PostgreSQL, a round trip and a WAL flush) is paid once
 per batch instead of once per request, and the requests never wait for the write lock one by one.
 
+Before a batch is taken, the writer yields to the event loop for as long as each turn brings
+more items: requests whose bytes were already read, and the next requests of the connections the
+last batch answered, join it instead of starting the next batch. A batch costs about as much
+whatever its size, so with few requests in flight (16 connections over two processes) this took
+the mean batch from 3.3 to 4.1 requests, a third as many batches of one, and the token
+endpoint from 1,454-1,548 to 1,661-1,845 requests a second (``bench/token_endpoint.py``). It adds
+a turn or two of the loop to a request's wait, never a timer.
+
 Nothing is answered before its batch has committed, so a request answered success has its rows
 in the database; a batch that fails fails every request in it, with the batch's exception, and
 nothing of it stands (one transaction). A request cancelled while its batch is in flight (its
@@ -81,6 +89,12 @@ class GroupCommit(Generic[ItemT, ResultT]):
         batch: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         try:
             while queue.waiting:
+                # Let the requests the event loop has ready join this batch: yield to it as long
+                # as doing so brings more (the answers of the last batch are sent meanwhile).
+                waiting = 0
+                while waiting < len(queue.waiting) < self.max_batch:
+                    waiting = len(queue.waiting)
+                    await asyncio.sleep(0)
                 batch = queue.waiting[: self.max_batch]
                 del queue.waiting[: self.max_batch]
                 try:
