@@ -116,8 +116,8 @@ def clears_at_many(
 @functools.cache
 def _clears_at_many(table: sa.Table) -> sa.Select[str, str, float]:
     # Built once, on the table rather than the mapped class: the token endpoint reads its
-    # counters on every batch, and building an ORM select each time cost four times as much as
-    # running it (275 µs against 62 µs for a batch on SQLite).
+    # counters on every batch, and with an ORM select built each time the check of a batch took
+    # 275 µs on SQLite, against 118 µs with this one.
     return sa.select(table.c.scope, table.c.key, table.c.clears_at).where(
         sa.tuple_(table.c.scope, table.c.key).in_(sa.bindparam("counters", expanding=True))
     )
