@@ -69,22 +69,24 @@ class WorkerSockets(Multiprocess):
         pass
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A socket bound to (host, port) with ``SO_REUSEPORT``, not yet listening (the worker's
     server listens on it): one of a group the kernel spreads the port's connections over."""
-    sock = socket.socket(family=_family(host))
+    sock = _bound(host, port, reuse_port=True)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
@@ -95,14 +97,11 @@ def _check_port_free(config: Config) -> None:
     set it too (a second ``serve --workers`` on the same port, by the same user) and share its
     connections silently; a plain bind fails against any socket bound there.
     """
-    probe = socket.socket(family=_family(config.host))
     try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((config.host, config.port))
+        probe = _bound(config.host, config.port, reuse_port=False)
     except OSError as exc:
-        probe.close()
         _logger.error(exc)
         sys.exit(STARTUP_FAILURE)
-    # Port 0: the workers share the port the system chose for the probe.
-    config.port = probe.getsockname()[1]
-    probe.close()
+    with probe:
+        # Port 0: the workers share the port the system chose for the probe.
+        config.port = probe.getsockname()[1]
