@@ -10,6 +10,8 @@ or keep anything of a batch that failed.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from expressway.tenant.authn import batched_exchanges
+from expressway.tenant.authn import batched_exchanges, client_authentication
 from expressway.tenant.rows import LogEventRow, UsedAssertionRow
 from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant
@@ -169,3 +171,73 @@ def test_a_client_secret_request_takes_the_ordinary_path(tenant: Tenant) -> None
     exchange is decided in a transaction of its own."""
     assert tenant.token()
     assert tenant.runtime.exchange_writes is None or tenant.runtime.exchange_writes.items == 0
+
+
+def test_a_batch_stores_its_times_as_the_ordinary_path_does_and_sweeps_expired_records(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a batch is written on the driver's cursor: its times must read back, compare and
+    sort as those SQLAlchemy writes, or the sweep and the log's order would go wrong."""
+    machine = Machine(tenant)
+    now = tenant.runtime.clock.now()
+    with tenant.runtime.sessions() as session:
+        session.add(
+            UsedAssertionRow(
+                client_id=machine.client_id, jti="long-expired", expires_at=now - timedelta(hours=1)
+            )
+        )
+        session.commit()
+    for module in (batched_exchanges, client_authentication):
+        monkeypatch.setattr(module, "sweep_assertions_now", lambda recorded: True)
+    _warm(machine)
+    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+    assert [answer.status_code for answer in answers] == [200] * 3
+
+    with tenant.runtime.sessions() as session:
+        records = session.scalars(
+            sa.select(UsedAssertionRow).where(UsedAssertionRow.client_id == machine.client_id)
+        ).all()
+        # Compared in SQL, against a time bound by SQLAlchemy.
+        live = session.scalar(
+            sa.select(sa.func.count()).where(
+                UsedAssertionRow.client_id == machine.client_id,
+                UsedAssertionRow.expires_at > now,
+            )
+        )
+        dates = session.scalars(
+            sa.select(LogEventRow.date)
+            .where(LogEventRow.client_id == machine.client_id)
+            .order_by(LogEventRow.date)
+        ).all()
+    assert "long-expired" not in {record.jti for record in records}
+    assert len(records) == live == 4
+    assert all(record.expires_at > now for record in records)
+    assert len(dates) == 4
+    assert all(abs((date - now).total_seconds()) < 60 for date in dates)
+
+
+def test_a_fault_of_the_sqlite_file_in_a_batch_answers_503_and_keeps_nothing(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver's own error, raised after the batch recorded its jti, is SQLite's full disk:
+    every request gets the 503 that names it, and the jti are free again."""
+    if tenant.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("a batch on PostgreSQL is written through a session")
+    machine = Machine(tenant)
+    _warm(machine)
+    forms = [machine.form(machine.assertion()) for _ in range(4)]
+
+    def full(self: object, events: object) -> None:
+        error = sqlite3.OperationalError("database or disk is full")
+        error.sqlite_errorcode = 13  # type: ignore[attr-defined]
+        raise error
+
+    with monkeypatch.context() as patched:
+        patched.setattr(batched_exchanges._SqliteWrites, "log", full)
+        answers = _concurrently(tenant, forms)
+    assert [answer.status_code for answer in answers] == [503] * 4
+    assert all("full" in answer.json()["error_description"] for answer in answers)
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 1
+
+    again = _concurrently(tenant, forms)
+    assert [answer.status_code for answer in again] == [200] * 4

@@ -123,6 +123,14 @@ def _clears_at_many(table: sa.Table) -> sa.Select[str, str, float]:
     )
 
 
+@functools.cache
+def clears_at_of_one(table: sa.Table) -> sa.Select[float]:
+    """The ``clears_at`` of the counter whose ``scope`` and ``key`` are bound by those names."""
+    return sa.select(table.c.clears_at).where(
+        table.c.scope == sa.bindparam("scope"), table.c.key == sa.bindparam("key")
+    )
+
+
 def clear(session: Session, row: type[AttemptCounter], scope: str, key: str) -> None:
     """Forget the counter (scope, key)."""
     session.execute(sa.delete(row).where(row.scope == scope, row.key == key))

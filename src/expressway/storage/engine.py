@@ -78,10 +78,14 @@ def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:
     """A SQLite file that could not be opened for writing stays read-only for the life of the
     connection: dropping the pool's connections lets the next ones open it for writing once the
     file is writable again, without a restart."""
-    error = context.original_exception
-    code = getattr(error, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF == _SQLITE_READONLY:
+    if is_read_only_error(context.original_exception):
         context.is_disconnect = True
+
+
+def is_read_only_error(error: BaseException) -> bool:
+    """Whether SQLite refused a write because it could only open the file read-only."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == _SQLITE_READONLY
 
 
 def upsert_insert(session: Session, table: Any) -> Any:

@@ -12,7 +12,10 @@ join those of the requests around it in one transaction
 throttling counters of every request in it, so a throttled client is still refused before any
 token is handed out, and records each ``jti`` with ``ON CONFLICT DO NOTHING``, so a replay
 (against a record from any replica, or another request of the same batch) is found without
-failing the batch. The token is answered only once the transaction has committed.
+failing the batch. The token is answered only once the transaction has committed. On SQLite the
+batch's statements run on the driver's own cursor (:mod:`expressway.storage.sqlite_driver`),
+where SQLAlchemy's execution would have cost more than the statements themselves; on PostgreSQL,
+through a session.
 
 What the cache lacks (a client not read yet, or an entry past its time to live) is read first,
 in the thread pool, by a read that never waits for the write lock. This path only ever answers
@@ -25,26 +28,39 @@ sent, and it wrote nothing for the request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 from joserfc.jwk import RSAKey
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from expressway.oauth.assertions import check_client_assertion, unverified_client_id
 from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import OAuthError
+from expressway.storage import counters
 from expressway.storage.group_commit import GroupCommit
+from expressway.storage.sqlite_driver import SqliteStatement, sqlite_transaction
 from expressway.tenant import logs
 from expressway.tenant.authn import hot_rows
 from expressway.tenant.authn.client_authentication import (
+    SWEEP_ASSERTIONS,
     assertion_audiences,
+    assertion_records,
     remember_assertions,
+    remember_assertions_statement,
+    sweep_assertions_now,
 )
 from expressway.tenant.authn.grants import client_credentials
 from expressway.tenant.authn.grants.common import RequestOrigin, exchange_event
 from expressway.tenant.authn.tokens import sign_access_token
+from expressway.tenant.rows import AttemptCounterRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import throttling
 
@@ -153,29 +169,121 @@ def _writes(runtime: TenantRuntime) -> GroupCommit[_Exchange, str | None]:
 def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | None]:
     """Write a batch in one transaction; for each exchange, its signed token, or None when it
     may not be sent (the ordinary path decides it)."""
-    now = runtime.clock.now()
-    with runtime.sessions() as session:
-        blocks = throttling.client_blocks(
-            session,
-            throttling.Limits.of(runtime.settings),
-            now,
-            [(exchange.client_id, exchange.ip) for exchange in batch],
-        )
-        # The first of a batch's exchanges with one jti may be new; the others are replays.
-        first: dict[tuple[str, str], int] = {}
-        for index, (exchange, block) in enumerate(zip(batch, blocks, strict=True)):
-            if block is None:
-                first.setdefault((exchange.client_id, exchange.jti), index)
-        new = remember_assertions(
-            runtime,
-            session,
-            [(batch[i].client_id, batch[i].jti, batch[i].expires_at) for i in first.values()],
-        )
-        issued = {index for key, index in first.items() if key in new}
-        if issued:
-            session.execute(logs.INSERT_EVENTS, [batch[i].event for i in sorted(issued)])
-        session.commit()
+    issued: set[int]
+    if runtime.engine.dialect.name == "sqlite":
+        with sqlite_transaction(runtime.engine) as cursor:
+            issued = _record(runtime, batch, _SqliteWrites(runtime, cursor))
+    else:
+        with runtime.sessions() as session:
+            issued = _record(runtime, batch, _SessionWrites(runtime, session))
+            session.commit()
+    # Signed once committed, here in the pool's thread: the event loop goes on meanwhile.
     return [
         sign_access_token(exchange.claims, exchange.key) if index in issued else None
         for index, exchange in enumerate(batch)
     ]
+
+
+class _Writes(Protocol):
+    """What a batch reads and writes, in its transaction."""
+
+    def counters(self, keys: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], float]: ...
+
+    def remember(self, assertions: Sequence[tuple[str, str, int]]) -> set[tuple[str, str]]: ...
+
+    def log(self, events: list[dict[str, Any]]) -> None: ...
+
+
+def _record(runtime: TenantRuntime, batch: Sequence[_Exchange], writes: _Writes) -> set[int]:
+    """The indexes of the exchanges whose token may be sent, their rows written by ``writes``:
+    the client is not throttled, and the ``jti`` is new (the first of the batch's with it)."""
+    blocks = throttling.client_blocks(
+        writes.counters,
+        throttling.Limits.of(runtime.settings),
+        runtime.clock.now(),
+        [(exchange.client_id, exchange.ip) for exchange in batch],
+    )
+    first: dict[tuple[str, str], int] = {}
+    for index, (exchange, block) in enumerate(zip(batch, blocks, strict=True)):
+        if block is None:
+            first.setdefault((exchange.client_id, exchange.jti), index)
+    new = writes.remember(
+        [(batch[i].client_id, batch[i].jti, batch[i].expires_at) for i in first.values()]
+    )
+    issued = {index for key, index in first.items() if key in new}
+    if issued:
+        writes.log([batch[i].event for i in sorted(issued)])
+    return issued
+
+
+class _SessionWrites:
+    def __init__(self, runtime: TenantRuntime, session: Session) -> None:
+        self.runtime = runtime
+        self.session = session
+
+    def counters(self, keys: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], float]:
+        return throttling.session_counters(self.session)(keys)
+
+    def remember(self, assertions: Sequence[tuple[str, str, int]]) -> set[tuple[str, str]]:
+        return remember_assertions(self.runtime, self.session, assertions)
+
+    def log(self, events: list[dict[str, Any]]) -> None:
+        self.session.execute(logs.INSERT_EVENTS, events)
+
+
+class _SqliteWrites:
+    """The same rows, on SQLite's own cursor (:mod:`expressway.storage.sqlite_driver`): a batch
+    of one took 750-890 µs through a session, and 230-265 µs so."""
+
+    def __init__(self, runtime: TenantRuntime, cursor: sqlite3.Cursor) -> None:
+        self.statements = _sqlite_statements(runtime.engine.dialect)
+        self.cursor = cursor
+        self.now: datetime = runtime.clock.now()
+
+    def counters(self, keys: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], float]:
+        # One lookup by primary key each: on SQLite's cursor, cheaper than building a statement
+        # for the batch's number of keys.
+        read = self.statements.counter
+        found: dict[tuple[str, str], float] = {}
+        for scope, key in dict.fromkeys(keys):
+            row = read.execute(self.cursor, {"scope": scope, "key": key}).fetchone()
+            if row is not None:
+                found[scope, key] = row[0]
+        return found
+
+    def remember(self, assertions: Sequence[tuple[str, str, int]]) -> set[tuple[str, str]]:
+        if sweep_assertions_now(len(assertions)):
+            self.statements.sweep.execute(self.cursor, {"now": self.now})
+        insert = self.statements.remember
+        new: set[tuple[str, str]] = set()
+        for record in assertion_records(assertions):
+            # RETURNING answers the row only when it was inserted, not when it was there.
+            row = insert.execute(self.cursor, record).fetchone()
+            if row is not None:
+                new.add((row[0], row[1]))
+        return new
+
+    def log(self, events: list[dict[str, Any]]) -> None:
+        self.statements.log.execute_many(self.cursor, events)
+
+
+@dataclass(frozen=True)
+class _SqliteStatements:
+    counter: SqliteStatement
+    remember: SqliteStatement
+    sweep: SqliteStatement
+    log: SqliteStatement
+
+
+@functools.cache
+def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
+    return _SqliteStatements(
+        counter=SqliteStatement(_counter_of_one(), dialect),
+        remember=SqliteStatement(remember_assertions_statement("sqlite"), dialect),
+        sweep=SqliteStatement(SWEEP_ASSERTIONS, dialect),
+        log=SqliteStatement(logs.INSERT_EVENTS, dialect),
+    )
+
+
+def _counter_of_one() -> Any:
+    return counters.clears_at_of_one(sa.inspect(AttemptCounterRow).local_table)

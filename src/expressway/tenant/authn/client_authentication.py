@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, bindparam, delete
 from sqlalchemy.orm import Session
 
 from expressway import hashing
@@ -75,19 +75,36 @@ def remember_assertions(
     if not assertions:
         return set()
     now = runtime.clock.now()
-    # Expired records can no longer match a valid assertion; sweep them now and then.
-    if secrets.randbelow(64) < len(assertions):
-        session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
-    statement = _remember_assertions(session.get_bind().dialect.name)
-    rows = [
-        {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
-        for client_id, jti, expires_at in assertions
-    ]
+    if sweep_assertions_now(len(assertions)):
+        session.execute(SWEEP_ASSERTIONS, {"now": now})
+    statement = remember_assertions_statement(session.get_bind().dialect.name)
+    rows = assertion_records(assertions)
     return {(client_id, jti) for client_id, jti in session.execute(statement, rows)}
 
 
+def sweep_assertions_now(recorded: int) -> bool:
+    """Whether the records of expired assertions are to be swept along with ``recorded`` new
+    ones: now and then, about once in 64 records."""
+    return secrets.randbelow(64) < recorded
+
+
+#: The records of expired assertions (``now`` bound by that name): they can no longer match a
+#: valid assertion.
+SWEEP_ASSERTIONS = delete(_USED_ASSERTIONS).where(_USED_ASSERTIONS.c.expires_at < bindparam("now"))
+
+
+def assertion_records(assertions: Sequence[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    """The rows recording each (client_id, jti, exp)."""
+    return [
+        {"client_id": client_id, "jti": jti, "expires_at": _forget_after(expires_at)}
+        for client_id, jti, expires_at in assertions
+    ]
+
+
 @functools.cache
-def _remember_assertions(dialect: str) -> Any:
+def remember_assertions_statement(dialect: str) -> Any:
+    """The insert of assertions' records that leaves one already there as it is, and answers
+    the (client_id, jti) of each it inserted."""
     # One statement whatever the number of rows, built once: SQLAlchemy compiles it once, and
     # its "insertmanyvalues" sends the rows as one multi-row INSERT … RETURNING all the same.
     return (

@@ -16,8 +16,9 @@ a limit is :class:`expressway.web.throttling.Limit`. Functions here never commit
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,20 +135,25 @@ def _client_counters(limits: Limits, client_id: str, ip: str | None) -> tuple[_C
     )
 
 
+#: How counters are read: the ``clears_at`` of each (scope, key) that has one.
+CountersRead = Callable[[Iterable[tuple[str, str]]], Mapping[tuple[str, str], float]]
+
+
+def session_counters(session: Session) -> CountersRead:
+    """Counters read by ``session``, all in one query."""
+    return functools.partial(counters.clears_at_many, session, AttemptCounterRow)
+
+
 def _blocked(session: Session, watched: tuple[_Counter, ...], now: datetime) -> Block | None:
-    return _blocks(session, [watched], now)[0]
+    return _blocks(session_counters(session), [watched], now)[0]
 
 
 def _blocks(
-    session: Session, watched: Sequence[tuple[_Counter, ...]], now: datetime
+    read_counters: CountersRead, watched: Sequence[tuple[_Counter, ...]], now: datetime
 ) -> list[Block | None]:
-    """For each group of counters, the first of them over its limit: all read in one query."""
+    """For each group of counters, the first of them over its limit."""
     at = now.timestamp()
-    read = counters.clears_at_many(
-        session,
-        AttemptCounterRow,
-        ((counter.scope, counter.key) for group in watched for counter in group),
-    )
+    read = read_counters((counter.scope, counter.key) for group in watched for counter in group)
     found: list[Block | None] = []
     for group in watched:
         block = None
@@ -232,14 +238,17 @@ def client_block(
 
 
 def client_blocks(
-    session: Session,
+    read_counters: CountersRead,
     limits: Limits,
     now: datetime,
     requests: Sequence[tuple[str, str | None]],
 ) -> list[Block | None]:
-    """:func:`client_block` of each (client_id, ip) of ``requests``, in one query."""
+    """:func:`client_block` of each (client_id, ip) of ``requests``, their counters read at once
+    by ``read_counters`` (:func:`session_counters`, or a batch's own reader)."""
     return _blocks(
-        session, [_client_counters(limits, client_id, ip) for client_id, ip in requests], now
+        read_counters,
+        [_client_counters(limits, client_id, ip) for client_id, ip in requests],
+        now,
     )
 
 
