@@ -71,6 +71,10 @@ _TEXT_FIELDS = (
     "ip",
     "user_agent",
 )
+#: Each text column's length, looked up once: every event cuts each of its fields to it.
+_LENGTHS: dict[str, int | None] = {
+    name: getattr(LOG_EVENTS.c[name].type, "length", None) for name in _TEXT_FIELDS
+}
 
 
 def record(session: Session, **fields: Unpack[EventFields]) -> LogEventRow:
@@ -111,7 +115,7 @@ def event_columns(**fields: Unpack[EventFields]) -> dict[str, Any]:
 def _fitted(column: str, value: str | None) -> str | None:
     if value is None:
         return None
-    length = getattr(LogEventRow.__table__.c[column].type, "length", None)
+    length = _LENGTHS[column]
     text = value.replace("\x00", "\ufffd")
     return text[:length] if length else text
 
