@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from expressway.storage.engine import make_engine
 from expressway.storage.faults import database_fault
-from expressway.storage.sqlite_driver import SqliteStatement, sqlite_transaction
+from expressway.storage.sqlite_driver import SqliteStatement, on_sqlite_driver, sqlite_transaction
 
 
 class _Base(DeclarativeBase):
@@ -169,3 +169,9 @@ def test_a_read_only_file_drops_the_connection_from_the_pool(engine: sa.Engine) 
     assert fault.kind == "read_only"
     with sqlite_transaction(engine) as cursor:
         assert cursor.connection is not first, "a connection that found the file read-only"
+
+
+def test_only_engines_on_pythons_sqlite3_module_take_this_path(engine: sa.Engine) -> None:
+    assert on_sqlite_driver(engine)
+    # Made, not connected: create_engine opens nothing.
+    assert not on_sqlite_driver(sa.create_engine("postgresql+psycopg://127.0.0.1/none"))

@@ -35,6 +35,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from expressway.storage.engine import is_read_only_error
 
 
+def on_sqlite_driver(engine: Engine) -> bool:
+    """Whether ``engine`` is on SQLite through Python's own ``sqlite3`` module, which this module
+    drives."""
+    return engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
+
+
 class SqliteStatement:
     """A Core statement compiled once for ``dialect`` (SQLite's, whose parameters are
     positional), run with :meth:`execute` on a cursor of :func:`sqlite_transaction`."""

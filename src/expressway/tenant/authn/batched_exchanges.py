@@ -46,7 +46,11 @@ from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import OAuthError
 from expressway.storage import counters
 from expressway.storage.group_commit import GroupCommit
-from expressway.storage.sqlite_driver import SqliteStatement, sqlite_transaction
+from expressway.storage.sqlite_driver import (
+    SqliteStatement,
+    on_sqlite_driver,
+    sqlite_transaction,
+)
 from expressway.tenant import logs
 from expressway.tenant.authn import hot_rows
 from expressway.tenant.authn.client_authentication import (
@@ -170,7 +174,7 @@ def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | Non
     """Write a batch in one transaction; for each exchange, its signed token, or None when it
     may not be sent (the ordinary path decides it)."""
     issued: set[int]
-    if runtime.engine.dialect.name == "sqlite":
+    if on_sqlite_driver(runtime.engine):
         with sqlite_transaction(runtime.engine) as cursor:
             issued = _record(runtime, batch, _SqliteWrites(runtime, cursor))
     else:
