@@ -93,6 +93,34 @@ def rss_mb(pid: int) -> float:
     return resident_pages * PAGE_SIZE / 1024 / 1024
 
 
+def connections_per_process(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to local ``port`` each process of ``pids`` holds (read
+    from ``/proc``): how the kernel split a load's connections among a server's workers."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    held: dict[int, int] = {}
+    for pid in pids:
+        count = 0
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # the process ended while we looked
+            continue
+        for descriptor in descriptors:
+            try:
+                target = str(descriptor.readlink())
+            except OSError:  # closed while we looked
+                continue
+            if target.startswith("socket:[") and target[len("socket:[") : -1] in established:
+                count += 1
+        if count:
+            held[pid] = count
+    return held
+
+
 class Meter:
     """The CPU a process used and its peak RSS between :meth:`start` and :meth:`stop`."""
 

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from _harness import (
@@ -45,6 +46,7 @@ from _harness import (
     Meter,
     Server,
     WrkResult,
+    connections_per_process,
     cpu_seconds,
     expressway_environment,
     free_port,
@@ -283,16 +285,27 @@ def measure(
     else:
         needed = math.ceil(most_per_second * seconds) + 200
     bodies = sign_bodies(contender.signer, needed, scratch / f"{contender.name}-run.txt")
+    # Halfway through, how the kernel split wrk's connections among the processes: with
+    # ``--workers``, each worker's socket gets a connection by a hash of its addresses, so a
+    # few connections can land unevenly, and a run with one worker idle says so here.
+    split: dict[int, int] = {}
+    port = urlsplit(contender.token_endpoint).port or 80
+    sampler = threading.Timer(
+        seconds / 2, lambda: split.update(connections_per_process(process_tree(pid), port))
+    )
     with profiled(pid, profile):
         meter = TreeMeter(pid).start()
+        sampler.start()
         result: WrkResult = run_wrk(
             contender.token_endpoint, bodies, connections=connections, seconds=seconds
         )
+        sampler.join()
         meter.stop()
     per_core = result.per_second / meter.cores_used if meter.cores_used else 0.0
     return {
         "server": contender.name,
         "processes": len(meter.pids),
+        "connections_per_process": sorted(split.values(), reverse=True),
         "requests": result.requests,
         "seconds": round(result.seconds, 2),
         "requests_per_second": round(result.per_second, 1),
@@ -557,6 +570,7 @@ def print_table(report: Mapping[str, Any]) -> None:
     print(
         f"{'server':<14} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cores':>6}"
         f" {'req/s/core':>10} {'ceiling':>8} {'RSS idle':>9} {'RSS load':>9} {'errors':>6}"
+        f" {'split':>9}"
     )
     for run in report["runs"]:
         print(
@@ -566,6 +580,7 @@ def print_table(report: Mapping[str, Any]) -> None:
             f" {run['share_of_rs256_ceiling_per_core']:>8.0%}"
             f" {run['rss_idle_mb']:>9} {run['rss_peak_under_load_mb']:>9}"
             f" {run['non_2xx'] + run['socket_errors']:>6}"
+            f" {'/'.join(str(n) for n in run['connections_per_process']):>9}"
         )
     if report["expressway_over_oidc_provider"] is not None:
         for server, ratio in report["expressway_over_oidc_provider"].items():

@@ -45,6 +45,8 @@ def test_the_token_benchmark_runs_against_expressway_and_oidc_provider(tmp_path:
         assert run["requests"] > 0
         assert run["non_2xx"] == 0
         assert run["token"]["alg"] == "RS256"
+        # Every connection of the load was seen held by one of the server's processes.
+        assert sum(run["connections_per_process"]) == document["connections"]
 
 
 def test_the_express_configure_benchmark_times_successful_runs(tmp_path: Path) -> None:
