@@ -4,11 +4,11 @@ execution machinery.
 On SQLite a small statement takes the library a few microseconds, so what a transaction costs is
 mostly what SQLAlchemy does around each statement: the session, the execution context, the
 parameters' processing, the result's wrapping. For the token endpoint's batched writes (read the
-throttling counters, record each ``jti``, insert the log events, commit), that was 750-890 µs a
-batch through a session against 230-265 µs on the driver's cursor, and the token endpoint served
-713 against 883 tokens a second on average over three alternating runs each (16 connections,
-two processes, ``bench/token_endpoint.py``'s set-up; the writer thread holds the interpreter lock
-for less of the time, so the event loop gets more of it).
+throttling counters, record each ``jti``, insert the log events, commit), a batch of one took
+769-910 µs through a session against 342-432 µs on the driver's cursor, and the token endpoint
+served 765 against 892 tokens a second on average over three alternating runs each (16
+connections, two processes, ``bench/token_endpoint.py``'s set-up; the writer thread holds the
+interpreter lock for less of the time, so the event loop gets more of it).
 
 SQLAlchemy still does everything but run the statement: :class:`SqliteStatement` is a Core
 statement compiled once by SQLAlchemy for the engine's dialect, whose parameters go through the
