@@ -223,6 +223,69 @@ def test_user_name_is_unique_whatever_its_case(tenant: Tenant) -> None:
     )
 
 
+def _tenant_users(tenant: Tenant) -> int:
+    with unit_of_work(tenant.runtime.sessions) as session:
+        return len(session.scalars(select(UserRow.user_id)).all())
+
+
+def test_a_create_names_what_is_taken_and_writes_nothing(tenant: Tenant) -> None:
+    """The userName first, then the user id (``externalId``) of another SCIM user, then an
+    e-mail another user of the connection holds: each a 409 ``uniqueness`` saying which, and
+    nothing written."""
+    scim = scim_connection(tenant)
+    first = okta_user("taken@example.com", "00utaken")
+    assert scim.http.post("/Users", json=first).status_code == 201
+    users = _tenant_users(tenant)
+
+    # All three taken: the userName is named.
+    error = scim_error(
+        scim.http.post("/Users", json=first | {"userName": "TAKEN@example.com"}), 409, "uniqueness"
+    )
+    assert "userName" in error["detail"]
+    # The same externalId under another userName: the user id is a SCIM user already.
+    error = scim_error(
+        scim.http.post("/Users", json=okta_user("other@example.com", "00utaken")), 409, "uniqueness"
+    )
+    assert "externalId" in error["detail"]
+    # A new user whose e-mail another user of the connection holds.
+    body = okta_user("third@example.com", "00uthird")
+    body["emails"] = [{"primary": True, "value": "Taken@Example.com", "type": "work"}]
+    error = scim_error(scim.http.post("/Users", json=body), 409, "uniqueness")
+    assert "already has the e-mail Taken@example.com" in error["detail"]
+    # A user who signed in first, adopted, whose e-mail another user holds: refused too.
+    signed_in_user(tenant, "okta|acme-okta|00uadopt", tenant.runtime.clock.now(), logins_count=1)
+    adopted = okta_user("adopt@example.com", "00uadopt")
+    adopted["emails"] = [{"primary": True, "value": "taken@example.com", "type": "work"}]
+    error = scim_error(scim.http.post("/Users", json=adopted), 409, "uniqueness")
+    assert "already has the e-mail" in error["detail"]
+
+    assert _tenant_users(tenant) == users + 1  # the user who signed in, and no other
+    with unit_of_work(tenant.runtime.sessions) as session:
+        assert len(session.scalars(select(ScimUserRow.id)).all()) == 1
+        signed_in = session.get_one(UserRow, "okta|acme-okta|00uadopt")
+        assert signed_in.email != "taken@example.com"
+
+
+def test_a_user_id_too_long_is_an_invalid_value(tenant: Tenant) -> None:
+    scim = scim_connection(tenant)
+    error = scim_error(
+        scim.http.post("/Users", json=okta_user("long@example.com", "x" * 400)), 400, "invalidValue"
+    )
+    assert "longer than" in error["detail"]
+    assert _tenant_users(tenant) == 0
+
+
+def test_a_user_created_inactive_is_blocked(tenant: Tenant) -> None:
+    scim = scim_connection(tenant)
+    created = scim.http.post("/Users", json=okta_user("off@example.com", "00uoff", active=False))
+    assert created.status_code == 201, created.text
+    assert created.json()["active"] is False
+    user = tenant.api().get("/users/okta|acme-okta|00uoff").json()
+    assert user["blocked"] is True
+    assert user["email"] == "off@example.com"
+    assert user["nickname"] == "off"
+
+
 def test_deactivation_blocks_and_ends_sessions_and_refresh_tokens(tenant: Tenant) -> None:
     """``active: false`` blocks the user, ends their sessions and revokes their refresh tokens;
     ``active: true`` unblocks them."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from expressway.scim import errors as scim_errors
 from expressway.scim import filters
+from expressway.scim.errors import ScimError
 from expressway.scim.resources import POLICY, GroupResource, UserResource, meta
 from expressway.tenant.rows import ScimGroupRow, ScimUserRow
 from expressway.tenant.services.scim_queries import Condition, Indexed, Page, SqlCompiler, run_query
@@ -112,9 +113,13 @@ class ScimKind(Generic[RowT, ResourceT]):
         name whose comparison form is ``key``."""
         taken = session.scalar(self._name_holder, {"connection_id": connection_id, "key": key})
         if taken is not None and taken != scim_id:
-            raise scim_errors.uniqueness(
-                f"a {self.name.lower()} with this {self.name_attribute} already exists"
-            )
+            raise self.name_taken()
+
+    def name_taken(self) -> ScimError:
+        """The ``uniqueness`` error of a name another resource of the connection holds."""
+        return scim_errors.uniqueness(
+            f"a {self.name.lower()} with this {self.name_attribute} already exists"
+        )
 
     def search_by_name(
         self, session: Session, connection_id: str, name: str, page: Page
