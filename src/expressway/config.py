@@ -138,6 +138,17 @@ class Settings(BaseSettings):
             "429 from the app is retried with exponential backoff and full jitter until then."
         ),
     )
+    workforce_provisioning_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Jobs the provisioning worker runs at once, each of a different subject (one "
+            "person's or group's jobs always run one after another, in the order they were "
+            "queued). While one job waits for the app's answer, others do their own work; the "
+            "app's rate limits bound what more gives."
+        ),
+    )
     workforce_provisioning_poll_seconds: float = Field(
         default=2.0,
         gt=0,

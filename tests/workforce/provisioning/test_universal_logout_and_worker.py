@@ -3,8 +3,10 @@ with Universal Logout a signed global-token-revocation+jwt; and the worker that 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from expressway import jose
 from expressway.workforce.app import create_app
-from expressway.workforce.provisioning.worker import run_due_jobs
+from expressway.workforce.provisioning.worker import ProvisioningWorker, run_due_jobs
 from expressway.workforce.rows import UserRow, UserSessionRow
 from expressway.workforce.runtime import WorkforceRuntime
 from expressway.workforce.services import sessions
@@ -150,6 +152,60 @@ def test_two_workers_run_each_job_exactly_once(provisioned: Provisioned) -> None
     assert sum(counts) == 12
     assert len(provisioned.fake.calls("POST")) == 12
     assert {job["state"] for job in provisioned.jobs()} == {"COMPLETED"}
+
+
+def test_lanes_overlap_different_people_and_keep_each_persons_jobs_in_order(
+    provisioned: Provisioned,
+) -> None:
+    """workforce_provisioning_concurrency lanes (4 by default): pushes of different people are
+    in flight at once, while one person's push and the profile update queued behind it never
+    overlap and run in that order."""
+    assert provisioned.workforce.runtime.settings.workforce_provisioning_concurrency == 4
+    provisioned.switches()
+    api, fake = provisioned.api, provisioned.fake
+    people = [new_user(api, f"lane{index}@example.com") for index in range(8)]
+    for person in people:
+        assert api.post(f"/apps/{provisioned.app_id}/users", json={"id": person["id"]}).is_success
+    first = people[0]["id"]
+    assert api.post(f"/users/{first}", json={"profile": {"lastName": "King"}}).is_success
+
+    lock = threading.Lock()
+    in_flight: list[str] = []
+    most = 0
+    spans: list[tuple[str, str, float, float]] = []
+
+    def subject(request: httpx.Request) -> str:
+        if request.method == "GET":
+            return request.url.params["filter"].split('"')[1]
+        if request.method == "POST":
+            return str(json.loads(request.content)["userName"])
+        return str(fake.users[request.url.path.rsplit("/", 1)[1]]["userName"])
+
+    def slow_app(request: httpx.Request) -> httpx.Response:
+        nonlocal most
+        with lock:
+            who = subject(request)
+            in_flight.append(who)
+            most = max(most, len(in_flight))
+            started = time.monotonic()
+        time.sleep(0.05)  # the app thinking: the time other lanes get to work
+        with lock:
+            in_flight.remove(who)
+            spans.append((who, request.method, started, time.monotonic()))
+            return fake.handle(request)
+
+    runtime = provisioned.workforce.runtime
+    runtime.tenant_http = lambda: httpx.Client(transport=httpx.MockTransport(slow_app))
+    ProvisioningWorker(runtime).run_pass()
+
+    assert {job["state"] for job in provisioned.jobs()} == {"COMPLETED"}
+    assert len(fake.users) == 8
+    assert most >= 2
+    mine = sorted((s for s in spans if s[0] == "lane0@example.com"), key=lambda s: s[2])
+    assert [method for _, method, _, _ in mine] == ["GET", "POST", "PUT"]
+    assert all(before[3] <= after[2] for before, after in itertools.pairwise(mine))
+    [pushed] = [u for u in fake.users.values() if u["userName"] == "lane0@example.com"]
+    assert pushed["name"]["familyName"] == "King"
 
 
 def test_the_apps_worker_runs_jobs_as_soon_as_they_commit(

@@ -1,5 +1,12 @@
 """Running provisioning jobs: :func:`run_due_jobs` runs what is due, one job at a time, and
-:class:`ProvisioningWorker` calls it from a thread of the workforce process.
+:class:`ProvisioningWorker` calls it from threads of the workforce process, in as many lanes at
+once as ``workforce_provisioning_concurrency`` says.
+
+Lanes need no coordination of their own: a lane is to the others what another replica's worker
+is, since a claim is exclusive (its row locked with ``SKIP LOCKED`` on PostgreSQL, the write
+lock on SQLite) and a subject's next job is claimable only once its earlier ones are finished.
+So one person's jobs still run one after another, in order, while different people's overlap:
+one lane does its database and HTTP work while another waits for the app.
 
 Each job takes three short transactions: the claim (committed before the app is called, so a
 second worker sees the job taken), the handler's reads, and the settlement (only if the claim
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -99,11 +107,18 @@ def _lease_kept(runtime: WorkforceRuntime, claim: jobs.Claim) -> Iterator[None]:
 
 class ProvisioningWorker:
     """A thread that runs due jobs every ``poll`` seconds, and at once after a commit of this
-    process queued one."""
+    process queued one; a pass ends when every lane has found nothing more to run."""
 
     def __init__(self, runtime: WorkforceRuntime) -> None:
         self._runtime = runtime
         self._poll = runtime.settings.workforce_provisioning_poll_seconds
+        self._lanes = runtime.settings.workforce_provisioning_concurrency
+        #: The lanes beside the worker's own thread, which runs the first.
+        self._pool = (
+            ThreadPoolExecutor(self._lanes - 1, thread_name_prefix="expressway-provisioning")
+            if self._lanes > 1
+            else None
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._passes = 0
@@ -130,6 +145,8 @@ class ProvisioningWorker:
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         event.remove(self._runtime.sessions, "after_commit", self._after_commit)
         event.remove(self._runtime.sessions, "after_soft_rollback", self._after_rollback)
 
@@ -151,13 +168,27 @@ class ProvisioningWorker:
             with self._passed:
                 self._running = True
                 self._wake.clear()
-            try:
-                run_due_jobs(self._runtime)
-            except Exception as exc:
-                # The database is away: try again at the next poll, as the jobs are durable.
-                log_round_failure(logger, "the provisioning worker's pass failed", exc)
+            self.run_pass()
             with self._passed:
                 self._passes += 1
                 self._running = False
                 self._passed.notify_all()
             self._wake.wait(self._poll)
+
+    def run_pass(self) -> None:
+        """Run what is due in every lane, and return when all of them are done (the worker's
+        thread calls it; each lane logs its own failure)."""
+        others = (
+            [self._pool.submit(self._lane) for _ in range(self._lanes - 1)]
+            if self._pool is not None
+            else []
+        )
+        self._lane()
+        wait(others)
+
+    def _lane(self) -> None:
+        try:
+            run_due_jobs(self._runtime)
+        except Exception as exc:
+            # The database is away: try again at the next poll, as the jobs are durable.
+            log_round_failure(logger, "the provisioning worker's pass failed", exc)
