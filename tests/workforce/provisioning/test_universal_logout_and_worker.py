@@ -208,6 +208,42 @@ def test_lanes_overlap_different_people_and_keep_each_persons_jobs_in_order(
     assert pushed["name"]["familyName"] == "King"
 
 
+def test_a_lane_keeps_one_client_for_its_jobs_and_no_cookie_between_them(
+    provisioned: Provisioned,
+) -> None:
+    """One HTTP client serves every job of a run (its connections are kept), closed at the end;
+    a cookie an app sets is not sent with the next job's requests."""
+    provisioned.switches()
+    for index in range(3):
+        user = new_user(provisioned.api, f"kept{index}@example.com")
+        provisioned.api.post(f"/apps/{provisioned.app_id}/users", json={"id": user["id"]})
+    fake = provisioned.fake
+    cookies: list[str | None] = []
+
+    def app_setting_cookies(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        answer = fake.handle(request)
+        answer.headers["set-cookie"] = f"affinity={len(cookies)}; Path=/"
+        return answer
+
+    made: list[httpx.Client] = []
+
+    def client() -> httpx.Client:
+        made.append(httpx.Client(transport=httpx.MockTransport(app_setting_cookies)))
+        return made[-1]
+
+    runtime = provisioned.workforce.runtime
+    runtime.tenant_http = client
+    assert run_due_jobs(runtime) == 3
+    assert len(made) == 1
+    assert made[0].is_closed
+    assert len(cookies) == 6  # a lookup and a create a person
+    # Within a job the app's cookie comes back (as any HTTP client would send it); the next
+    # job starts without it.
+    assert cookies[0::2] == [None, None, None]
+    assert all(cookie is not None for cookie in cookies[1::2])
+
+
 def test_the_apps_worker_runs_jobs_as_soon_as_they_commit(
     workforce_seed: Seed, workforce_database: str, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy.orm import Session
 
 from expressway.workforce.provisioning.jobs import Claim, Done, Outcome
@@ -27,18 +28,20 @@ class Result:
 
 @dataclass
 class Run:
-    """One run of a claimed job, at ``now``."""
+    """One run of a claimed job, at ``now``, talking to apps through ``http`` (the worker lane's
+    client: its connections are kept from one job to the next)."""
 
     runtime: WorkforceRuntime
     claim: Claim
     now: datetime
+    http: httpx.Client
 
     def read(self) -> Session:
         """A read-only session: handlers read in one, and talk to the app outside any."""
         return self.runtime.read_only_sessions()
 
     def app(self, target: ScimTarget) -> ScimApp:
-        return ScimApp(target, self.runtime.tenant_http, lambda: self.now)
+        return ScimApp(target, self.http, lambda: self.now)
 
 
 def skip(reason: str, **result: Any) -> Result:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -511,14 +512,20 @@ HANDLERS: dict[str, Callable[[Run], Result]] = {
 }
 
 
-def run(runtime: WorkforceRuntime, claim: Claim, now: datetime) -> Result:
-    """Run a claimed job; a failure of the app or of the handler itself is an outcome, never an
-    exception, so one bad job cannot stop the worker."""
+def run(
+    runtime: WorkforceRuntime, claim: Claim, now: datetime, http: httpx.Client | None = None
+) -> Result:
+    """Run a claimed job, talking to the app through ``http`` (a client of the runtime's own,
+    for this job only, when ``None``); a failure of the app or of the handler itself is an
+    outcome, never an exception, so one bad job cannot stop the worker."""
+    if http is None:
+        with runtime.tenant_http() as own:
+            return run(runtime, claim, now, own)
     handler = HANDLERS.get(claim.kind)
     if handler is None:
         return Result(Fail(f"unknown job kind {claim.kind!r}"))
     try:
-        return handler(Run(runtime, claim, now))
+        return handler(Run(runtime, claim, now, http))
     except ScimFailure as failure:
         if failure.retryable:
             return Result(Retry(failure.reason, failure.retry_after))

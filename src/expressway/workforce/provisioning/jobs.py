@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from expressway.workforce import ids, system_log
@@ -263,8 +263,9 @@ def pending_for(session: Session, app_id: str, key: str) -> ProvisioningJobRow |
     ).first()
 
 
-def _claimable(now: datetime, exclude: set[str]) -> Select[ProvisioningJobRow]:
+def _claimable_statement(excluding: bool) -> Select[ProvisioningJobRow]:
     earlier = aliased(ProvisioningJobRow)
+    now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
     statement = (
         select(ProvisioningJobRow)
         .where(
@@ -290,16 +291,27 @@ def _claimable(now: datetime, exclude: set[str]) -> Select[ProvisioningJobRow]:
         .order_by(ProvisioningJobRow.seq)
         .limit(1)
     )
-    if exclude:
-        statement = statement.where(ProvisioningJobRow.id.not_in(exclude))
+    if excluding:
+        statement = statement.where(
+            ProvisioningJobRow.id.not_in(bindparam("exclude", expanding=True))
+        )
     # SKIP LOCKED: a second worker passes over the row the first is claiming instead of waiting
     # for it; ``of`` keeps the lock off the subquery's rows.
     return statement.with_for_update(skip_locked=True, of=ProvisioningJobRow)
 
 
+#: The claim's query, built once with and once without ids to pass over (building it, with its
+#: aliased subquery, cost more than running it).
+_CLAIMABLE = _claimable_statement(False)
+_CLAIMABLE_EXCLUDING = _claimable_statement(True)
+
+
 def claim(session: Session, now: datetime, exclude: set[str] | None = None) -> Claim | None:
     """Take the oldest due job whose subject has no earlier unfinished job, and lease it."""
-    job = session.scalars(_claimable(now, exclude or set())).first()
+    job = session.scalars(
+        _CLAIMABLE_EXCLUDING if exclude else _CLAIMABLE,
+        {"now": now, "exclude": list(exclude)} if exclude else {"now": now},
+    ).first()
     if job is None:
         return None
     job.state = IN_PROGRESS

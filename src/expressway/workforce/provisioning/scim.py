@@ -13,8 +13,7 @@ a 5xx, a 429, and the wait the app asked for) or not (any other 4xx, with the SC
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -148,26 +147,28 @@ def _failure(exc: Exception, now: datetime) -> ScimFailure:
 
 
 class ScimApp:
-    """One app's SCIM service, for the length of one job."""
+    """One app's SCIM service, for the length of one job, over ``http`` (which it does not
+    close: the worker lane's client, whose connections serve job after job)."""
 
     def __init__(
-        self, target: ScimTarget, http: Callable[[], httpx.Client], clock: Callable[[], datetime]
+        self, target: ScimTarget, http: httpx.Client, clock: Callable[[], datetime]
     ) -> None:
         self._target = target
         self._http = http
         self._now = clock
+        self._scim: HttpxEngine | None = None
 
-    @contextmanager
-    def _engine(self) -> Iterator[HttpxEngine]:
-        with self._http() as client:
-            yield HttpxEngine(client, self._target.base_url, self._target.token)
+    def _engine(self) -> HttpxEngine:
+        # Built on first use and kept for the job: scim2-client's provider is built with it.
+        if self._scim is None:
+            self._scim = HttpxEngine(self._http, self._target.base_url, self._target.token)
+        return self._scim
 
     def _call(self, action: Callable[[HttpxEngine], T]) -> T:
-        with self._engine() as engine:
-            try:
-                return action(engine)
-            except (SCIMClientException, SCIMException) as exc:
-                raise _failure(exc, self._now()) from exc
+        try:
+            return action(self._engine())
+        except (SCIMClientException, SCIMException) as exc:
+            raise _failure(exc, self._now()) from exc
 
     # --- users ---------------------------------------------------------------------------
 

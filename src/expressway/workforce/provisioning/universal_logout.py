@@ -64,12 +64,11 @@ def deliver(run: Run) -> Result:
     issuer = str(run.claim.payload.get("issuer"))
     token = logout_token(run, endpoint, issuer)
     try:
-        with run.runtime.tenant_http() as http:
-            response = http.post(
-                endpoint,
-                json=request_body(issuer, run.claim.subject_id),
-                headers={"Authorization": f"Bearer {token}"},
-            )
+        response = run.http.post(
+            endpoint,
+            json=request_body(issuer, run.claim.subject_id),
+            headers={"Authorization": f"Bearer {token}"},
+        )
     except httpx.HTTPError as exc:
         return Result(Retry(f"the app did not answer ({type(exc).__name__})"))
     if 200 <= response.status_code < 300:

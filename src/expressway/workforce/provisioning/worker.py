@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -44,39 +45,75 @@ def run_due_jobs(
 ) -> int:
     """Run every job due at ``now`` (the runtime's clock when ``None``), each at most once, in
     order; answer how many ran. Tests call it to run jobs deterministically."""
+    # The jobs this call ran that could be claimed again at once: those put back in the queue
+    # (one waiting for another job is due again at once) and those another worker took over.
+    # A finished job cannot be claimed again, so it is not kept: a pass through a backlog of
+    # thousands would otherwise send every id it ran with each claim.
     seen: set[str] = set()
     ran = 0
-    while ran < limit:
-        at = now if now is not None else runtime.clock.now()
-        with unit_of_work(runtime.sessions) as session:
-            claim = jobs.claim(session, at, seen)
-        if claim is None:
-            break
-        seen.add(claim.id)
-        with _lease_kept(runtime, claim):
-            result = handlers.run(runtime, claim, at)
-        settled_at = now if now is not None else runtime.clock.now()
-        with unit_of_work(runtime.sessions) as session:
-            job = jobs.held(session, claim)
-            if job is None:
-                logger.warning(
-                    "provisioning job %s was taken over; its result is dropped", claim.id
-                )
-            else:
-                if isinstance(result.outcome, jobs.Done) and result.record is not None:
-                    result.record(session, settled_at)
-                jobs.settle(
-                    session,
-                    job,
-                    result.outcome,
-                    settled_at,
-                    max_attempts=runtime.settings.workforce_provisioning_max_attempts,
-                    backoff=backoff.full_jitter(job.attempts),
-                )
-                if job.state == jobs.FAILED:
-                    handlers.on_failed(session, job, settled_at)
-        ran += 1
+    # One HTTP client for the call, opened with its first job: its connections to an app are
+    # kept from one job to the next (a push is two requests; a backlog, thousands).
+    with _Lane(runtime) as lane:
+        while ran < limit and _run_one(runtime, now, seen, lane):
+            ran += 1
     return ran
+
+
+class _Lane:
+    """The HTTP client of one :func:`run_due_jobs` call, made when first asked for."""
+
+    def __init__(self, runtime: WorkforceRuntime) -> None:
+        self._runtime = runtime
+        self._client: httpx.Client | None = None
+
+    def http(self) -> httpx.Client:
+        if self._client is None:
+            self._client = self._runtime.tenant_http()
+        else:
+            # No cookie an app set reaches the next job, which may be another customer's app.
+            self._client.cookies.clear()
+        return self._client
+
+    def __enter__(self) -> _Lane:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _run_one(runtime: WorkforceRuntime, now: datetime | None, seen: set[str], lane: _Lane) -> bool:
+    """Claim, run and settle one due job; False when none was due."""
+    at = now if now is not None else runtime.clock.now()
+    with unit_of_work(runtime.sessions) as session:
+        claim = jobs.claim(session, at, seen)
+    if claim is None:
+        return False
+    finished = False
+    with _lease_kept(runtime, claim):
+        result = handlers.run(runtime, claim, at, lane.http())
+    settled_at = now if now is not None else runtime.clock.now()
+    with unit_of_work(runtime.sessions) as session:
+        job = jobs.held(session, claim)
+        if job is None:
+            logger.warning("provisioning job %s was taken over; its result is dropped", claim.id)
+        else:
+            if isinstance(result.outcome, jobs.Done) and result.record is not None:
+                result.record(session, settled_at)
+            jobs.settle(
+                session,
+                job,
+                result.outcome,
+                settled_at,
+                max_attempts=runtime.settings.workforce_provisioning_max_attempts,
+                backoff=backoff.full_jitter(job.attempts),
+            )
+            if job.state == jobs.FAILED:
+                handlers.on_failed(session, job, settled_at)
+            finished = job.state in (jobs.COMPLETED, jobs.FAILED)
+    if not finished:
+        seen.add(claim.id)
+    return True
 
 
 @contextmanager
