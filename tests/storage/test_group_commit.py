@@ -112,3 +112,33 @@ def test_one_instance_serves_one_event_loop_after_another() -> None:
 
     assert asyncio.run(main(1)) == 2
     assert asyncio.run(main(2)) == 4
+
+
+def test_apply_now_writes_on_the_event_loop_and_hands_over_what_it_cannot() -> None:
+    """``apply_now`` is tried first, on the loop's thread; a batch it answers None for is
+    written by ``apply`` in the thread pool; one it fails fails its items, with no second try."""
+    in_thread = Recorder(fail_on=None)
+    now = Recorder(fail_on=13)
+    refused: list[list[int]] = []
+
+    def apply_now(items: Sequence[int]) -> list[int] | None:
+        if 7 in items:
+            refused.append(list(items))
+            return None
+        return now(items)
+
+    writes = GroupCommit(in_thread, apply_now=apply_now)
+
+    async def main() -> None:
+        assert await writes.submit(1) == 2
+        assert await writes.submit(7) == 14
+        with pytest.raises(RuntimeError, match="13"):
+            await writes.submit(13)
+
+    asyncio.run(main())
+    assert now.batches == [[1], [13]]
+    assert now.threads == {threading.main_thread().name}
+    assert refused == [[7]]
+    assert in_thread.batches == [[7]]
+    assert threading.main_thread().name not in in_thread.threads
+    assert (writes.batches, writes.batches_now) == (2, 1)

@@ -5,6 +5,7 @@ the engine's would."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from expressway.storage.engine import make_engine
 from expressway.storage.faults import database_fault
-from expressway.storage.sqlite_driver import SqliteStatement, on_sqlite_driver, sqlite_transaction
+from expressway.storage.sqlite_driver import (
+    KeptConnection,
+    SqliteStatement,
+    WriteLockTaken,
+    on_sqlite_driver,
+    sqlite_transaction,
+)
 
 
 class _Base(DeclarativeBase):
@@ -175,3 +182,56 @@ def test_only_engines_on_pythons_sqlite3_module_take_this_path(engine: sa.Engine
     assert on_sqlite_driver(engine)
     # Made, not connected: create_engine opens nothing.
     assert not on_sqlite_driver(sa.create_engine("postgresql+psycopg://127.0.0.1/none"))
+
+
+def _row(row_id: str) -> dict[str, Any]:
+    return {"id": row_id, "at": datetime.now(UTC), "details": {}, "note": None}
+
+
+def _busy_timeout(cursor: sqlite3.Cursor) -> int:
+    value: int = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+    return value
+
+
+def test_a_kept_connection_does_not_wait_for_the_write_lock(engine: sa.Engine) -> None:
+    """While another connection holds the write lock, a transaction on the kept connection is
+    refused at once (not after the 30 s busy timeout) and writes nothing; once the lock is free
+    it commits, on the same connection, which waits for locks as usual again afterwards."""
+    insert = SqliteStatement(EVENTS.insert(), engine.dialect)
+    kept = KeptConnection(engine)
+    holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(WriteLockTaken), kept.transaction() as cursor:
+            insert.execute(cursor, _row("x"))
+        assert time.monotonic() - started < 1
+        holder.rollback()
+
+        with kept.transaction() as cursor:
+            first = cursor.connection
+            assert _busy_timeout(cursor) == 30_000
+            insert.execute(cursor, _row("y"))
+        with kept.transaction() as cursor:
+            assert cursor.connection is first
+        assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        holder.close()
+        kept.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert _ids(engine) == ["y"]
+
+
+def test_a_kept_connection_that_found_the_file_read_only_is_replaced(engine: sa.Engine) -> None:
+    kept = KeptConnection(engine)
+    with kept.transaction() as cursor:
+        first = cursor.connection
+    read_only = sqlite3.OperationalError("attempt to write a readonly database")
+    read_only.sqlite_errorcode = 8  # type: ignore[attr-defined]
+    with pytest.raises(sa_exc.OperationalError), kept.transaction():
+        raise read_only
+    with kept.transaction() as cursor:
+        assert cursor.connection is not first
+    kept.close()
+    with pytest.raises(ValueError, match="SQLite's own driver"):
+        KeptConnection(sa.create_engine("postgresql+psycopg://localhost/none"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -71,6 +73,9 @@ def test_concurrent_exchanges_share_transactions_and_each_is_recorded(tenant: Te
     assert writes is not None
     assert writes.items == 41
     assert writes.batches < 40, "every exchange had a transaction of its own"
+    # On SQLite, with the write lock free, every batch was written on the event loop.
+    on_sqlite = tenant.runtime.engine.dialect.name == "sqlite"
+    assert writes.batches_now == (writes.batches if on_sqlite else 0)
     # Each exchange, and the first, has its jti recorded and its success logged, once.
     assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 41
     assert _logged(tenant, "seccft", machine.client_id) == 41
@@ -241,3 +246,36 @@ def test_a_fault_of_the_sqlite_file_in_a_batch_answers_503_and_keeps_nothing(
 
     again = _concurrently(tenant, forms)
     assert [answer.status_code for answer in again] == [200] * 4
+
+
+def test_a_batch_that_finds_the_write_lock_taken_waits_for_it_in_a_thread(
+    tenant: Tenant,
+) -> None:
+    """On SQLite the event loop never waits for the write lock: while another connection holds
+    it, the batch is handed to a thread, which waits, and its requests get their tokens once the
+    lock is released."""
+    if tenant.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite batches are tried on the event loop")
+    machine = Machine(tenant)
+    _warm(machine)
+    writes = tenant.runtime.exchange_writes
+    assert writes is not None
+    before = (writes.batches, writes.batches_now)
+    holder = sqlite3.connect(
+        tenant.runtime.engine.url.database or "", isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(0.5, holder.rollback)
+    released.start()
+    try:
+        started = time.monotonic()
+        answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+        waited = time.monotonic() - started
+    finally:
+        released.join()
+        holder.close()
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert waited >= 0.4, "the batch was answered before the lock was released"
+    assert writes.batches > before[0]
+    assert writes.batches_now == before[1], "a batch was written on the event loop meanwhile"
+    assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 4

@@ -26,6 +26,10 @@ POOL_TIMEOUT = 5
 _SQLITE_READONLY = 8
 
 
+#: How long a SQLite connection waits for another's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = sa.engine.make_url(url)
@@ -34,7 +38,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
         )
 
         @event.listens_for(engine, "connect")

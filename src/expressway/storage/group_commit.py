@@ -20,8 +20,17 @@ in the database; a batch that fails fails every request in it, with the batch's 
 nothing of it stands (one transaction). A request cancelled while its batch is in flight (its
 client went away) does not stop the batch.
 
-Everything but :meth:`GroupCommit.apply`, which runs in the thread pool, runs on the event loop
-the instance was first used on, so the queue needs no lock. SQLAlchemy's pool, the database and
+A batch is written by ``apply`` in the thread pool, since a transaction can wait (for a lock,
+for the network). Where a batch can be tried without waiting, ``apply_now`` tries it on the event
+loop first and answers ``None`` when it cannot write at once, and only then does ``apply`` take
+it. The token endpoint on SQLite does so: its batch is a few statements on the driver's cursor,
+and handing it to a thread cost more than writing it (waking the thread, the pool's bookkeeping,
+and the two threads taking turns at the interpreter lock): on the event loop, with the write lock
+tried without waiting, a token took 11% less CPU (0.706 against 0.628 ms, two processes, 16
+connections, two alternating runs each).
+
+Everything but ``apply`` runs on the event loop the instance was first used on, so the queue
+needs no lock. SQLAlchemy's pool, the database and
 the same rows' constraints keep several processes (``--workers``, replicas) correct as they do
 for any transaction.
 """
@@ -58,9 +67,15 @@ class GroupCommit(Generic[ItemT, ResultT]):
     in order, having committed them in one transaction."""
 
     def __init__(
-        self, apply: Callable[[Sequence[ItemT]], Sequence[ResultT]], *, max_batch: int = MAX_BATCH
+        self,
+        apply: Callable[[Sequence[ItemT]], Sequence[ResultT]],
+        *,
+        apply_now: Callable[[Sequence[ItemT]], Sequence[ResultT] | None] | None = None,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.apply = apply
+        #: Tries a batch on the event loop without waiting; None when it could not.
+        self.apply_now = apply_now
         self.max_batch = max_batch
         # One queue per event loop: a server has one, but an application object can be served
         # by several in turn (a test client's portal), and a future belongs to its loop.
@@ -71,6 +86,8 @@ class GroupCommit(Generic[ItemT, ResultT]):
         #: read to see batching happen.
         self.batches = 0
         self.items = 0
+        #: Of the batches, how many ``apply_now`` wrote.
+        self.batches_now = 0
 
     async def submit(self, item: ItemT) -> ResultT:
         """The result of writing ``item``, once its batch has committed."""
@@ -97,8 +114,13 @@ class GroupCommit(Generic[ItemT, ResultT]):
                     await asyncio.sleep(0)
                 batch = queue.waiting[: self.max_batch]
                 del queue.waiting[: self.max_batch]
+                items = [item for item, _ in batch]
                 try:
-                    results = await run_in_threadpool(self.apply, [item for item, _ in batch])
+                    results = self.apply_now(items) if self.apply_now is not None else None
+                    if results is not None:
+                        self.batches_now += 1
+                    else:
+                        results = await run_in_threadpool(self.apply, items)
                     if len(results) != len(batch):
                         raise RuntimeError("a batch's results do not match its items")
                 except Exception as exc:  # every waiter gets the batch's failure

@@ -17,6 +17,11 @@ SQLAlchemy serialises it), and :func:`sqlite_transaction` keeps the engine's rul
 IMMEDIATE``, a driver error raised as SQLAlchemy's (so :func:`expressway.storage.faults.
 database_fault` reads it), a connection that found its file read-only dropped from the pool.
 Everything else in Expressway uses sessions; use this only where a profile shows the need.
+
+:class:`KeptConnection` is for a writer that must never wait, because it runs on the event loop:
+it holds one connection of the pool for good (so it never waits for the pool), and its
+transactions begin only if the write lock is free (:class:`WriteLockTaken` otherwise, at once,
+for the caller to do the write where waiting is harmless: a thread).
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from expressway.storage.engine import is_read_only_error
+from expressway.storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, is_read_only_error
 
 
 def on_sqlite_driver(engine: Engine) -> bool:
@@ -72,12 +78,54 @@ class SqliteStatement:
         cursor.executemany(self.sql, [self.parameters(values) for values in rows])
 
 
+class WriteLockTaken(Exception):
+    """Another connection holds SQLite's write lock: the transaction did not begin."""
+
+
 @contextmanager
 def sqlite_transaction(engine: Engine) -> Iterator[sqlite3.Cursor]:
     """A cursor in a write transaction (``BEGIN IMMEDIATE``, as the engine begins one) on a
     connection of ``engine``'s pool: committed when the block ends normally, rolled back when it
     raises. A driver error comes out as SQLAlchemy's own exception for it."""
     pooled = engine.raw_connection()
+    try:
+        with _transaction(pooled, engine, wait=True) as cursor:
+            yield cursor
+    finally:
+        pooled.close()
+
+
+class KeptConnection:
+    """One connection of ``engine``'s pool, held for transactions that must not wait: checked
+    out at the first, kept until :meth:`close` (or until it is invalidated, then replaced)."""
+
+    def __init__(self, engine: Engine) -> None:
+        if not on_sqlite_driver(engine):
+            raise ValueError("a KeptConnection needs an engine on SQLite's own driver")
+        self.engine = engine
+        self._pooled: PoolProxiedConnection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """:func:`sqlite_transaction`, begun only if no other connection holds the write lock:
+        :class:`WriteLockTaken` at once if one does."""
+        if self._pooled is None or not self._pooled.is_valid:
+            self.close()
+            self._pooled = self.engine.raw_connection()
+        with _transaction(self._pooled, self.engine, wait=False) as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        """Give the connection back to the pool."""
+        if self._pooled is not None:
+            pooled, self._pooled = self._pooled, None
+            pooled.close()
+
+
+@contextmanager
+def _transaction(
+    pooled: PoolProxiedConnection, engine: Engine, *, wait: bool
+) -> Iterator[sqlite3.Cursor]:
     invalidated = False
     try:
         connection = pooled.driver_connection
@@ -85,7 +133,10 @@ def sqlite_transaction(engine: Engine) -> Iterator[sqlite3.Cursor]:
             raise TypeError("sqlite_transaction needs an engine on SQLite's own driver")
         cursor = connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
+            if wait:
+                cursor.execute("BEGIN IMMEDIATE")
+            else:
+                _begin_now(cursor)
             yield cursor
             cursor.execute("COMMIT")
         except BaseException as exc:
@@ -112,4 +163,17 @@ def sqlite_transaction(engine: Engine) -> Iterator[sqlite3.Cursor]:
     finally:
         if invalidated:
             pooled.invalidate()
-        pooled.close()
+
+
+def _begin_now(cursor: sqlite3.Cursor) -> None:
+    """``BEGIN IMMEDIATE`` without waiting for another connection's write lock; the statements
+    after it wait as any would (holding the lock, they have nothing to wait for in WAL mode)."""
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            raise WriteLockTaken from exc
+        raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")

@@ -14,8 +14,9 @@ token is handed out, and records each ``jti`` with ``ON CONFLICT DO NOTHING``, s
 (against a record from any replica, or another request of the same batch) is found without
 failing the batch. The token is answered only once the transaction has committed. On SQLite the
 batch's statements run on the driver's own cursor (:mod:`expressway.storage.sqlite_driver`),
-where SQLAlchemy's execution would have cost more than the statements themselves; on PostgreSQL,
-through a session.
+where SQLAlchemy's execution would have cost more than the statements themselves, and on the
+event loop itself when the write lock is free (in a thread, which waits for it, when it is
+not); on PostgreSQL, through a session in a thread.
 
 What the cache lacks (a client not read yet, or an entry past its time to live) is read first,
 in the thread pool, by a read that never waits for the write lock. This path only ever answers
@@ -33,6 +34,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -47,7 +49,9 @@ from expressway.oauth.errors import OAuthError
 from expressway.storage import counters
 from expressway.storage.group_commit import GroupCommit
 from expressway.storage.sqlite_driver import (
+    KeptConnection,
     SqliteStatement,
+    WriteLockTaken,
     on_sqlite_driver,
     sqlite_transaction,
 )
@@ -165,7 +169,16 @@ def _read_through(
 
 def _writes(runtime: TenantRuntime) -> GroupCommit[_Exchange, str | None]:
     if runtime.exchange_writes is None:
-        runtime.exchange_writes = GroupCommit(lambda batch: _write(runtime, batch))
+        apply_now = None
+        if on_sqlite_driver(runtime.engine):
+            # On SQLite a batch is first tried on the event loop, on a connection of its own,
+            # if the write lock is free; else (another request of this process or another
+            # process is writing) in a thread, where it waits for the lock.
+            kept = KeptConnection(runtime.engine)
+            apply_now = partial(_write_now, runtime, kept)
+        runtime.exchange_writes = GroupCommit(
+            lambda batch: _write(runtime, batch), apply_now=apply_now
+        )
     writes: GroupCommit[_Exchange, str | None] = runtime.exchange_writes
     return writes
 
@@ -181,7 +194,24 @@ def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | Non
         with runtime.sessions() as session:
             issued = _record(runtime, batch, _SessionWrites(runtime, session))
             session.commit()
-    # Signed once committed, here in the pool's thread: the event loop goes on meanwhile.
+    return _signed(batch, issued)
+
+
+def _write_now(
+    runtime: TenantRuntime, kept: KeptConnection, batch: Sequence[_Exchange]
+) -> list[str | None] | None:
+    """:func:`_write` on SQLite without waiting for the write lock; None when it is taken."""
+    try:
+        with kept.transaction() as cursor:
+            issued = _record(runtime, batch, _SqliteWrites(runtime, cursor))
+    except WriteLockTaken:
+        return None
+    return _signed(batch, issued)
+
+
+def _signed(batch: Sequence[_Exchange], issued: set[int]) -> list[str | None]:
+    """The access token of each exchange issued (signed once its rows are committed), None for
+    the others."""
     return [
         sign_access_token(exchange.claims, exchange.key) if index in issued else None
         for index, exchange in enumerate(batch)
