@@ -26,8 +26,8 @@ loop first and answers ``None`` when it cannot write at once, and only then does
 it. The token endpoint on SQLite does so: its batch is a few statements on the driver's cursor,
 and handing it to a thread cost more than writing it (waking the thread, the pool's bookkeeping,
 and the two threads taking turns at the interpreter lock): on the event loop, with the write lock
-tried without waiting, a token took 11% less CPU (0.706 against 0.628 ms, two processes, 16
-connections, two alternating runs each).
+tried without waiting, a token took 11% less CPU (0.677-0.700 against 0.609-0.626 ms, two
+processes, 16 connections, two alternating runs each).
 
 Everything but ``apply`` runs on the event loop the instance was first used on, so the queue
 needs no lock. SQLAlchemy's pool, the database and

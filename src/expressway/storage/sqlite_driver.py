@@ -18,10 +18,11 @@ IMMEDIATE``, a driver error raised as SQLAlchemy's (so :func:`expressway.storage
 database_fault` reads it), a connection that found its file read-only dropped from the pool.
 Everything else in Expressway uses sessions; use this only where a profile shows the need.
 
-:class:`KeptConnection` is for a writer that must never wait, because it runs on the event loop:
-it holds one connection of the pool for good (so it never waits for the pool), and its
-transactions begin only if the write lock is free (:class:`WriteLockTaken` otherwise, at once,
-for the caller to do the write where waiting is harmless: a thread).
+:class:`KeptConnection` is for a writer that must not wait, because it runs on the event loop:
+it checks one connection out of the pool at its first transaction and keeps it (so it does not
+wait for the pool after that), and its transactions begin only if the write lock is free
+(:class:`WriteLockTaken` otherwise, at once, for the caller to do the write where waiting is
+harmless: a thread).
 """
 
 from __future__ import annotations
