@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from expressway.cli.main import app as cli
 from expressway.clock import FrozenClock
 from expressway.tenant.dashboard import accounts
 from expressway.tenant.dashboard.signin import LOGIN_COOKIE, safe_next
-from expressway.tenant.rows import DashboardSessionRow, RoleRow
+from expressway.tenant.rows import DashboardAdminRow, DashboardSessionRow, RoleRow
 from tests.conftest import BACKENDS, Tenant
 from tests.tenant.dashboard.conftest import ORIGIN, Console, new_admin, read_page
 
@@ -66,6 +67,34 @@ def test_an_admin_signs_in_and_gets_an_httponly_lax_cookie_stored_only_as_a_dige
     assert hashing.hash_token(secret) in stored
     assert secret not in stored
     assert http.get("/dashboard/roles").status_code == 200
+
+
+@on_both_engines
+def test_a_hash_made_with_other_parameters_is_renewed_at_sign_in(tenant: Tenant) -> None:
+    """An admin's password hashed with older Argon2id parameters still signs in, and is hashed
+    again with those in use (OWASP's by default)."""
+    email = new_admin(tenant, PASSWORD)
+    old = PasswordHasher(memory_cost=65_536, time_cost=3, parallelism=4).hash(PASSWORD)
+
+    def stored() -> str:
+        with tenant.runtime.sessions() as session:
+            admin = session.scalars(
+                select(DashboardAdminRow).where(DashboardAdminRow.email == email)
+            ).one()
+            return admin.password_hash
+
+    with tenant.runtime.sessions() as session:
+        session.scalars(
+            select(DashboardAdminRow).where(DashboardAdminRow.email == email)
+        ).one().password_hash = old
+        session.commit()
+    http = TestClient(tenant.http.app, base_url=ORIGIN)
+    assert _sign_in(http, email, "not-the-password").status_code == 401
+    assert stored() == old
+    assert _sign_in(http, email, PASSWORD).status_code == 303
+    renewed = stored()
+    assert renewed.split("$")[3] == "m=19456,t=2,p=1"
+    assert hashing.verify_password(renewed, PASSWORD)
 
 
 @on_both_engines

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from expressway import hashing
 from expressway.workforce.rows import ExpressConfigureFlowRow, LogEventRow, UserRow
 from tests.conftest import BACKENDS
 from tests.workforce.conftest import PUBLIC_URL, Workforce, new_user, okta_error
@@ -66,6 +68,34 @@ def test_an_admin_signs_in_with_the_org_password_and_gets_a_per_org_http_only_la
     [access] = _events(workforce, "user.session.access_admin_app")
     assert access.actor["alternateId"] == admin.login
     assert access.outcome_result == "SUCCESS"
+
+
+def test_an_admins_hash_made_with_other_parameters_is_renewed_at_sign_in(
+    workforce: Workforce,
+) -> None:
+    """As the org's login page does: a password hashed with older Argon2id parameters signs in
+    and is hashed again with those in use."""
+    admin = workforce.admins["acme"]
+    old = PasswordHasher(memory_cost=65_536, time_cost=3, parallelism=4).hash(admin.password)
+
+    def admin_row(session: sa.orm.Session) -> UserRow:
+        return session.scalars(
+            sa.select(UserRow).where(
+                UserRow.org_id == workforce.org_id("acme"),
+                UserRow.login_key == admin.login.lower(),
+            )
+        ).one()
+
+    with workforce.runtime.sessions() as session:
+        admin_row(session).password_hash = old
+        session.commit()
+    response = sign_in(_browser(workforce), "acme", admin.login, admin.password)
+    assert response.status_code == 303
+    with workforce.runtime.sessions() as session:
+        renewed = admin_row(session).password_hash
+    assert renewed is not None
+    assert renewed.split("$")[3] == "m=19456,t=2,p=1"
+    assert hashing.verify_password(renewed, admin.password)
 
 
 def test_a_wrong_password_is_refused_with_one_message_and_logged(workforce: Workforce) -> None:

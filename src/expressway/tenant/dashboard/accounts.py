@@ -89,7 +89,14 @@ def authenticate(session: Session, email: str, password: str) -> DashboardAdminR
         # e-mail addresses have an account.
         hashing.burn_password_check(password)
         return None
-    return row if hashing.verify_password(row.password_hash, password) else None
+    checked = hashing.check_password(row.password_hash, password)
+    if not checked.matches:
+        return None
+    if checked.rehashed is not None:
+        # Made with other Argon2id parameters than those in use: renewed now, the one moment
+        # the password is known (committed with the session the sign-in starts).
+        row.password_hash = checked.rehashed
+    return row
 
 
 def change_password(

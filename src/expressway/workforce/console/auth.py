@@ -104,10 +104,15 @@ def _check_password(
         # As long as a real check, so a response time does not tell which logins exist.
         hashing.burn_password_check(password)
         return user, "INVALID_CREDENTIALS"
-    if not hashing.verify_password(user.password_hash, password):
+    checked = hashing.check_password(user.password_hash, password)
+    if not checked.matches:
         return user, "INVALID_CREDENTIALS"
     if user.status != users.ACTIVE:
         return user, f"User is {user.status}"
+    if checked.rehashed is not None:
+        # Made with other Argon2id parameters than those in use: renewed now, the one moment
+        # the password is known, as the org's login page does.
+        user.password_hash = checked.rehashed
     return user, None
 
 
