@@ -382,11 +382,9 @@ _SCIM_USERS_TABLE = cast(sa.Table, ScimUserRow.__table__)
 #: A new user's row before its profile: every column, as the ORM would write an object made
 #: with only these set (the others NULL).
 _NEW_USER: dict[str, Any] = {column.key: None for column in _USERS_TABLE.columns} | {
-    "password_hash": None,
     "email_verified": False,
     "blocked": False,
     "user_metadata": {},
-    "last_login": None,
     "logins_count": 0,
 }
 

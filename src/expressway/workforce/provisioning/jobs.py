@@ -263,10 +263,10 @@ def pending_for(session: Session, app_id: str, key: str) -> ProvisioningJobRow |
     ).first()
 
 
-def _claimable_statement(excluding: bool) -> Select[ProvisioningJobRow]:
+def _claimable_statement() -> Select[ProvisioningJobRow]:
     earlier = aliased(ProvisioningJobRow)
     now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
-    statement = (
+    return (
         select(ProvisioningJobRow)
         .where(
             or_(
@@ -287,31 +287,25 @@ def _claimable_statement(excluding: bool) -> Select[ProvisioningJobRow]:
                     earlier.state.in_(PENDING_STATES),
                 )
             ),
+            # The ids to pass over; an empty list passes over none.
+            ProvisioningJobRow.id.not_in(bindparam("exclude", expanding=True)),
         )
         .order_by(ProvisioningJobRow.seq)
         .limit(1)
+        # SKIP LOCKED: a second worker passes over the row the first is claiming instead of
+        # waiting for it; ``of`` keeps the lock off the subquery's rows.
+        .with_for_update(skip_locked=True, of=ProvisioningJobRow)
     )
-    if excluding:
-        statement = statement.where(
-            ProvisioningJobRow.id.not_in(bindparam("exclude", expanding=True))
-        )
-    # SKIP LOCKED: a second worker passes over the row the first is claiming instead of waiting
-    # for it; ``of`` keeps the lock off the subquery's rows.
-    return statement.with_for_update(skip_locked=True, of=ProvisioningJobRow)
 
 
-#: The claim's query, built once with and once without ids to pass over (building it, with its
-#: aliased subquery, cost more than running it).
-_CLAIMABLE = _claimable_statement(False)
-_CLAIMABLE_EXCLUDING = _claimable_statement(True)
+#: The claim's query, built once (building it, with its aliased subquery, cost more than running
+#: it).
+_CLAIMABLE = _claimable_statement()
 
 
 def claim(session: Session, now: datetime, exclude: set[str] | None = None) -> Claim | None:
     """Take the oldest due job whose subject has no earlier unfinished job, and lease it."""
-    job = session.scalars(
-        _CLAIMABLE_EXCLUDING if exclude else _CLAIMABLE,
-        {"now": now, "exclude": list(exclude)} if exclude else {"now": now},
-    ).first()
+    job = session.scalars(_CLAIMABLE, {"now": now, "exclude": list(exclude or ())}).first()
     if job is None:
         return None
     job.state = IN_PROGRESS
