@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import stat
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc import jwt
+from joserfc.errors import JoseError
 
 from expressway import hashing, jose
 from expressway.config import Settings
@@ -99,6 +103,70 @@ def test_alg_none_and_hmac_tokens_are_refused_even_with_a_matching_key_set() -> 
     hs_header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"  # {"alg":"HS256","typ":"JWT"}
     with pytest.raises(jose.JoseFailure, match="alg"):
         jose.verify_jwt(f"{hs_header}.eyJzdWIiOiJ4In0.c2ln", keys)
+
+
+def test_a_signed_jwt_is_byte_for_byte_what_joserfc_encodes() -> None:
+    """RS256 signatures are deterministic, so the token sign_jwt assembles must be exactly the
+    one joserfc's own JWT encoder makes from the same header and claims."""
+    key = jose.generate_signing_key("k1")
+    claims = {"iss": "https://t/", "sub": "c@clients", "aud": ["a", "b"], "exp": 9, "na": "é"}
+    for typ in ("JWT", "at+jwt"):
+        expected = jwt.encode({"alg": "RS256", "typ": typ, "kid": "k1"}, dict(claims), key)
+        assert jose.sign_jwt(claims, key, typ=typ) == expected
+    # PS256 is randomised: the token verifies, with its header as given.
+    ps_key = jose.generate_signing_key("k2", alg="PS256")
+    token = jose.sign_jwt(claims, ps_key, alg="PS256")
+    header, verified = jose.verify_jwt(token, jose.key_set([jose.public_jwk(ps_key)]))
+    assert header == {"alg": "PS256", "typ": "JWT", "kid": "k2"}
+    assert verified == claims
+    # A key made for another algorithm signs nothing.
+    with pytest.raises(JoseError):
+        jose.sign_jwt(claims, key, alg="PS256")
+
+
+def _b64(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("token", "complaint"),
+    [
+        ("abc", "not a compact JWS"),
+        ("a.b.c.d", "not a compact JWS"),
+        (f"{_b64({'typ': 'JWT'})}.{_b64({})}.c2ln", "not a compact JWS"),
+        (f"{_b64({'alg': 'RS256'})}.!!!.c2ln", "not a compact JWS"),
+        (f"{_b64({'alg': 'RS256'})}.{_b64([1])}.c2ln", "payload is not a JSON object"),
+        (f"{_b64({'alg': 'RS256', 'crit': ['exp']})}.{_b64({})}.c2ln", "crit"),
+        (f"{_b64({'alg': 'ES256'})}.{_b64({})}.c2ln", "alg 'ES256' is not accepted"),
+    ],
+)
+def test_a_token_is_read_once_and_refused_saying_why(token: str, complaint: str) -> None:
+    with pytest.raises(jose.JoseFailure, match=complaint):
+        jose.read_jwt(token)
+
+
+def test_a_token_read_once_verifies_only_with_its_key() -> None:
+    key, other = jose.generate_signing_key("k1"), jose.generate_signing_key("k2")
+    token = jose.sign_jwt({"sub": "x", "exp": 9}, key)
+    read = jose.read_jwt(token)
+    assert read.header["kid"] == "k1"
+    assert read.claims == {"sub": "x", "exp": 9}
+    public, other_public = (jose.public_key(jose.public_jwk(k)) for k in (key, other))
+    assert read.verifies_with(public)
+    assert not read.verifies_with(other_public)
+    with pytest.raises(jose.JoseFailure, match="bad_signature"):
+        read.verify(other_public)
+    # A key set is searched by the header's kid.
+    read.verify(jose.key_set([jose.public_jwk(other), jose.public_jwk(key)]))
+    tampered = token[: token.rindex(".") + 1] + "A" * 342
+    assert not jose.read_jwt(tampered).verifies_with(public)
+
+
+def test_a_jwk_that_is_not_an_rsa_public_key_is_refused() -> None:
+    with pytest.raises(jose.JoseFailure):
+        jose.public_key({"kty": "RSA", "n": "not base64!"})
+    with pytest.raises(jose.JoseFailure):
+        jose.public_key({"kty": "oct", "k": "c2VjcmV0"})
 
 
 def test_claims_are_checked_for_expiry_issuer_and_audience() -> None:

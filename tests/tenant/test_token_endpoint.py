@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from expressway import jose
-from expressway.tenant.authn.endpoints import MAX_PARAMETERS_BYTES
+from expressway.tenant.authn.endpoints import MAX_PARAMETERS_BYTES, form_pairs
 from tests.conftest import Tenant
 
 
@@ -20,6 +23,21 @@ def _form(tenant: Tenant, **overrides: str) -> dict[str, str]:
     }
     form.update(overrides)
     return {k: v for k, v in form.items() if v != ""}
+
+
+#: Text a form field may hold: what escapes (%, +, &, =, ;), spaces, non-ASCII, broken escapes.
+_FORM_TEXT = st.lists(st.sampled_from([*"ab%+&=; é€/:2F", "%2", "%zz", "%C3%A9"]), max_size=12).map(
+    "".join
+)
+
+
+@given(st.lists(st.tuples(_FORM_TEXT, _FORM_TEXT)), _FORM_TEXT)
+def test_a_form_is_read_as_the_standard_librarys_parser_reads_it(
+    fields: list[tuple[str, str]], raw: str
+) -> None:
+    for text in (urlencode(fields), raw, f"{raw}&{urlencode(fields)}&&"):
+        latin = text.encode("utf-8").decode("latin-1")
+        assert form_pairs(latin) == parse_qsl(latin, keep_blank_values=True)
 
 
 def test_an_access_token_is_an_rfc9068_jwt_verifiable_with_the_published_jwks(

@@ -178,3 +178,29 @@ def test_other_methods_and_paths_are_not_touched(tenant: Tenant) -> None:
     assert tenant.http.get("/oauth/token").status_code == 405
     assert tenant.http.post("/oauth/token/", follow_redirects=False).status_code == 307
     assert _batched(tenant) == 0
+
+
+def test_a_machine_token_is_answered_before_the_applications_layers(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI's entry and its layers (error handling, body limit, the tenant's middleware) are
+    passed only by the requests the fast path hands on."""
+    app = tenant.http.app
+    assert tenant.http.get("/.well-known/jwks.json").status_code == 200
+    layers = app.middleware_stack  # type: ignore[attr-defined]
+    entered: list[str] = []
+
+    async def spy(scope: dict[str, object], receive: object, send: object) -> None:
+        entered.append(str(scope["path"]))
+        await layers(scope, receive, send)
+
+    monkeypatch.setattr(app, "middleware_stack", spy)
+    machine = Machine(tenant)
+    assert machine.exchange().status_code == 200
+    assert _batched(tenant) == 1
+    assert entered == []
+    replayed = machine.form(machine.assertion())
+    assert tenant.http.post("/oauth/token", data=replayed).status_code == 200
+    # A replay is refused by the endpoint itself.
+    assert tenant.http.post("/oauth/token", data=replayed).status_code == 401
+    assert entered == ["/oauth/token"]

@@ -16,9 +16,13 @@ that says which rule failed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import base64
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from joserfc.jwk import RSAKey
 
 from expressway import jose
 from expressway.oauth.errors import InvalidClient
@@ -41,22 +45,40 @@ class VerifiedAssertion:
     kid: str | None
 
 
-def unverified_client_id(assertion: str) -> str | None:
-    """The ``sub`` of an assertion before verification, to find the client's keys by."""
-    import base64
-    import json
-
+def read_client_assertion(assertion: str) -> jose.SignedJwt:
+    """Rules 1 and 2: the assertion read (its signature not yet checked), so that its ``sub`` can
+    name the client whose keys verify it; raise :class:`InvalidClient` saying what is wrong."""
+    if len(assertion.encode()) > MAX_ASSERTION_BYTES:
+        raise InvalidClient(f"client_assertion is longer than {MAX_ASSERTION_BYTES} bytes")
     try:
-        payload = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, RecursionError):
-        return None
+        return jose.read_jwt(assertion, algorithms=ASSERTION_ALGORITHMS)
+    except jose.AlgorithmRefused as exc:
+        raise InvalidClient(
+            f"client_assertion alg {exc.alg!r} is not accepted; "
+            f"use one of {', '.join(ASSERTION_ALGORITHMS)}"
+        ) from exc
+    except jose.JoseFailure as exc:
+        raise InvalidClient(f"client_assertion is not a JWT: {exc}") from exc
+
+
+def unverified_client_id(assertion: str | jose.SignedJwt) -> str | None:
+    """The ``sub`` of an assertion before verification, to find the client's keys by, or to
+    count a refused assertion's failure against (which is why its text is read whatever its
+    header says)."""
+    if isinstance(assertion, jose.SignedJwt):
+        claims: object = assertion.claims
+    else:
+        try:
+            payload = assertion.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError, RecursionError):
+            return None
     sub = claims.get("sub") if isinstance(claims, dict) else None
     return sub if isinstance(sub, str) else None
 
 
 def _verify_with_any(
-    assertion: str, kid: object, keys: list[dict[str, Any]]
+    assertion: jose.SignedJwt, kid: object, keys: Sequence[RSAKey | None]
 ) -> dict[str, Any] | None:
     """The claims, if the assertion verifies with one of ``keys``; else None.
 
@@ -64,48 +86,33 @@ def _verify_with_any(
     was uploaded with (by default its thumbprint), while the signer names its key as it likes
     (the OIN wizard's own kid). When the hint names no registered key, each active key is tried.
     """
-    if any(key.get("kid") == kid for key in keys):
-        candidates = [keys]
-    else:
-        candidates = [[{**key, "kid": kid} if isinstance(kid, str) else key] for key in keys]
-    for candidate in candidates:
-        try:
-            _, claims = jose.verify_jwt(
-                assertion, jose.key_set(candidate), algorithms=ASSERTION_ALGORITHMS
-            )
-        except jose.JoseFailure:
-            continue
-        return claims
+    named = [key for key in keys if key is not None and key.kid == kid]
+    for key in named or keys:
+        if key is not None and assertion.verifies_with(key):
+            return assertion.claims
     return None
 
 
 def check_client_assertion(
-    assertion: str,
+    assertion: str | jose.SignedJwt,
     *,
     client_id: str,
-    public_jwks: Iterable[Mapping[str, Any]],
+    public_keys: Sequence[RSAKey | None],
     audiences: Iterable[str],
     now: int,
 ) -> VerifiedAssertion:
-    """Verify a client assertion against the client's active public keys."""
-    if len(assertion.encode()) > MAX_ASSERTION_BYTES:
-        raise InvalidClient(f"client_assertion is longer than {MAX_ASSERTION_BYTES} bytes")
-    try:
-        header = jose.peek_header(assertion)
-    except jose.JoseFailure as exc:
-        raise InvalidClient(f"client_assertion is not a JWT: {exc}") from exc
-    if header.get("alg") not in ASSERTION_ALGORITHMS:
-        raise InvalidClient(
-            f"client_assertion alg {header.get('alg')!r} is not accepted; "
-            f"use one of {', '.join(ASSERTION_ALGORITHMS)}"
-        )
-    keys = [dict(k) for k in public_jwks]
-    if not keys:
+    """Verify a client assertion (its text, or as :func:`read_client_assertion` read it) against
+    the client's active public keys; a None among them is an active key that could not be
+    imported, which verifies nothing."""
+    if isinstance(assertion, str):
+        assertion = read_client_assertion(assertion)
+    header = assertion.header
+    if not public_keys:
         raise InvalidClient(
             "the client has no active public key for private_key_jwt",
             cause=CAUSE_PUBLIC_KEY_MISSING,
         )
-    claims = _verify_with_any(assertion, header.get("kid"), keys)
+    claims = _verify_with_any(assertion, header.get("kid"), public_keys)
     if claims is None:
         raise InvalidClient(
             "client_assertion does not verify with any of the client's active public keys",
@@ -114,7 +121,7 @@ def check_client_assertion(
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise InvalidClient("client_assertion iss and sub must both be the client_id")
     try:
-        jose.check_claims(claims, now=now, audience=list(audiences), leeway=CLOCK_SKEW)
+        jose.check_claims(claims, now=now, audience=audiences, leeway=CLOCK_SKEW)
     except jose.JoseFailure as exc:
         raise InvalidClient(f"client_assertion is not acceptable: {exc}") from exc
     exp = int(claims["exp"])

