@@ -77,3 +77,15 @@ def test_profile_and_email_release_their_oidc_core_claims() -> None:
     assert released_claims(["openid"]) == []
     assert released_claims(["email", "email"]) == ["email", "email_verified"]
     assert "name" in released_claims(["profile"])
+
+
+@given(
+    st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=300)
+    | st.text(alphabet=TOKEN_CHARACTERS, min_size=270, max_size=290)
+    | st.text()
+)
+def test_a_scope_token_is_exactly_the_grammars(value: str) -> None:
+    """One to 280 characters of the grammar's, nothing else (a newline at the end included)."""
+    expected = 0 < len(value) <= 280 and all(c in TOKEN_CHARACTERS for c in value)
+    assert is_scope_token(value) is expected
+    assert is_scope_token(value + "\n") is False

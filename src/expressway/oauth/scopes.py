@@ -9,6 +9,7 @@ are dropped: ``openid openid email`` asks for two scopes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from expressway.oauth.errors import InvalidScope
@@ -31,11 +32,14 @@ MAX_SCOPE_LENGTH = 4096
 MAX_SCOPE_TOKEN_LENGTH = 280
 
 
+#: RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), here at most
+#: :data:`MAX_SCOPE_TOKEN_LENGTH` of them.
+_SCOPE_TOKEN = re.compile(rf"[!#-\[\]-~]{{1,{MAX_SCOPE_TOKEN_LENGTH}}}")
+
+
 def is_scope_token(token: str) -> bool:
     """Whether ``token`` is one RFC 6749 scope-token."""
-    return 0 < len(token) <= MAX_SCOPE_TOKEN_LENGTH and all(
-        c == "!" or "#" <= c <= "[" or "]" <= c <= "~" for c in token
-    )
+    return _SCOPE_TOKEN.fullmatch(token) is not None
 
 
 def parse_scope(value: str) -> list[str]:
