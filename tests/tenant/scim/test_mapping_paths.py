@@ -45,6 +45,17 @@ FULL = {
     ENTERPRISE_URN: {"employeeNumber": "701984", "department": "Tour Operations"},
 }
 SPARSE = {"schemas": [USER_URN], "userName": "sparse@example.com", "name": {"givenName": "S"}}
+#: Primary values as IdPs send them: last of several, one without a value, none among several.
+PRIMARIES = {
+    "schemas": [USER_URN],
+    "userName": "primaries@example.com",
+    "emails": [
+        {"value": "first@example.com", "primary": False},
+        {"value": "second@example.com", "type": "home"},
+        {"type": "work", "primary": True},
+    ],
+    "phoneNumbers": [{"value": "555-0100"}, {"value": "555-0101", "primary": False}],
+}
 
 
 def _core_paths() -> list[str]:
@@ -72,6 +83,14 @@ PATHS = sorted(
         "nothing",
         "name.givenName.more",
         "emails[type eq 'work'",
+        "Emails[Primary EQ True].Value",
+        "emails[ primary eq TRUE ].type",
+        "emails[primary eq false].value",
+        "emails[primary eq true].nothing",
+        "addresses[primary eq true].country",
+        "photos[primary eq true].value",
+        "name[primary eq true].givenName",
+        "nothing[primary eq true].value",
     }
 )
 
@@ -86,7 +105,7 @@ def _expected(resource: UserResource, path: str) -> Any:
     return value
 
 
-@pytest.mark.parametrize("payload", [FULL, SPARSE], ids=["full", "sparse"])
+@pytest.mark.parametrize("payload", [FULL, SPARSE, PRIMARIES], ids=["full", "sparse", "primaries"])
 def test_every_path_reads_what_scim2_models_reads(payload: dict[str, Any]) -> None:
     resource = read_resource(UserResource, payload, Context.RESOURCE_CREATION_REQUEST)
     for path in PATHS:

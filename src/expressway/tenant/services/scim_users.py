@@ -183,6 +183,32 @@ def _plain_fields(path: str) -> tuple[str, str | None] | None:
     return None if field is None else (root, field)
 
 
+#: A sub-attribute of the primary value of a multi-valued attribute (``emails[primary eq
+#: true].value``), the filter every default mapping of an e-mail or a phone number uses.
+_PRIMARY_PATH = re.compile(
+    r"([A-Za-z][A-Za-z0-9_-]*)\[\s*primary\s+eq\s+true\s*\]\.([A-Za-z][A-Za-z0-9_-]*)",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _primary_fields(path: str) -> tuple[str, str] | None:
+    """The fields a path reads when it is a sub-attribute of a multi-valued attribute's primary
+    value: read with ``getattr`` from the first item marked primary, they answer what
+    scim2-models' ``Path.get`` does (the first of its list), without evaluating the filter,
+    which was a twentieth of a create's CPU. ``None`` for any other path."""
+    matched = _PRIMARY_PATH.fullmatch(path)
+    root = _ROOT_FIELDS.get(matched[1].lower()) if matched is not None else None
+    if matched is None or root is None or not UserResource.get_field_multiplicity(root):
+        return None
+    item = UserResource.get_field_root_type(root)
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return None
+    fields = _sub_fields(item)
+    field = fields.get(matched[2].lower())
+    return None if field is None or "primary" not in fields else (root, field)
+
+
 def _value_at(resource: UserResource, path: str) -> Any:
     """The value at a SCIM path, or ``None`` when the path means nothing for a User.
 
@@ -195,6 +221,10 @@ def _value_at(resource: UserResource, path: str) -> Any:
         value = getattr(resource, root)
         if sub is not None and value is not None:
             value = getattr(value, sub)
+    elif (primary := _primary_fields(path)) is not None:
+        root, sub = primary
+        items = getattr(resource, root) or []
+        return next((getattr(item, sub) for item in items if item.primary is True), None)
     else:
         root_field = _root_field(path)
         if root_field is not None and getattr(resource, root_field) in (None, []):
@@ -379,6 +409,10 @@ def _join_organizations(
 
 _USERS_TABLE = cast(sa.Table, UserRow.__table__)
 _SCIM_USERS_TABLE = cast(sa.Table, ScimUserRow.__table__)
+#: The two inserts of a create, built once: a statement built per call costs SQLAlchemy its
+#: construction and its cache key (about 3% of a create's CPU) before the cached compilation.
+_INSERT_USER = _USERS_TABLE.insert()
+_INSERT_SCIM_USER = _SCIM_USERS_TABLE.insert()
 #: A new user's row before its profile: every column, as the ORM would write an object made
 #: with only these set (the others NULL).
 _NEW_USER: dict[str, Any] = {column.key: None for column in _USERS_TABLE.columns} | {
@@ -467,7 +501,7 @@ def create(
         # session or refresh token: ``active: false`` only blocks it.
         _insert(
             session,
-            _USERS_TABLE,
+            _INSERT_USER,
             _NEW_USER
             | profile
             | {
@@ -507,18 +541,18 @@ def create(
     )
     _insert(
         session,
-        _SCIM_USERS_TABLE,
+        _INSERT_SCIM_USER,
         {column.key: getattr(row, column.key) for column in row.__mapper__.column_attrs},
     )
     _join_organizations(session, now, connection, user_id)
     return row
 
 
-def _insert(session: Session, table: sa.Table, values: dict[str, Any]) -> None:
+def _insert(session: Session, insert: sa.Insert, values: dict[str, Any]) -> None:
     """Write a new row by one Core insert: nothing reads it back through the session, and the
     unit of work's bookkeeping costs more than the insert (a lost uniqueness race is a 409)."""
     try:
-        session.execute(table.insert(), values)
+        session.execute(insert, values)
     except IntegrityError as exc:
         raise scim_errors.uniqueness("a user with this userName or e-mail already exists") from exc
 
