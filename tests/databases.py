@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+
+from expressway import hashing
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "EXPRESSWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -50,3 +54,31 @@ def postgres_database() -> Iterator[str]:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'tenant.db'}"
+
+
+def sqlite_write_lock_is_free(database: str) -> bool:
+    """Whether another connection to the SQLite file ``database`` can take its write lock at
+    once (``BEGIN IMMEDIATE`` without waiting); it is given back at once."""
+    other = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+    return True
+
+
+def write_lock_at_password_checks(monkeypatch: pytest.MonkeyPatch, database: str) -> list[bool]:
+    """From now on, at each password check (:func:`expressway.hashing.verify_password`),
+    whether the SQLite file's write lock was free: the list returned grows with each check."""
+    lock_was_free: list[bool] = []
+    verify = hashing.verify_password
+
+    def verify_while_trying_the_lock(stored: str, password: str) -> bool:
+        lock_was_free.append(sqlite_write_lock_is_free(database))
+        return verify(stored, password)
+
+    monkeypatch.setattr(hashing, "verify_password", verify_while_trying_the_lock)
+    return lock_was_free

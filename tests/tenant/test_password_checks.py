@@ -4,7 +4,6 @@ moved to the parameters in use at the next successful sign-in."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from expressway.storage import counters
 from expressway.tenant.rows import AttemptCounterRow, UserRow
 from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant
+from tests.databases import sqlite_write_lock_is_free
 from tests.tenant.browser import (
     CALLBACK,
     DATABASE,
@@ -113,15 +113,7 @@ def test_the_password_is_checked_while_no_one_holds_the_write_lock(
     lock_was_free: list[bool] = []
 
     def take_the_write_lock(_password: str) -> None:
-        other = sqlite3.connect(database, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            lock_was_free.append(True)
-        except sqlite3.OperationalError:
-            lock_was_free.append(False)
-        finally:
-            other.close()
+        lock_was_free.append(sqlite_write_lock_is_free(database))
 
     checked = _watch_checks(monkeypatch, take_the_write_lock)
     assert not _signed_in(_browser(tenant).sign_in(client_id, EMAIL, WRONG))

@@ -4,7 +4,6 @@ hashes moved to the parameters in use at the next successful sign-in."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +15,7 @@ from expressway.workforce.rows import UserRow
 from expressway.workforce.services import throttling
 from expressway.workforce.system_log import Client
 from tests.conftest import BACKENDS
+from tests.databases import sqlite_write_lock_is_free
 from tests.workforce.conftest import Workforce
 from tests.workforce.test_lockout import (
     LOCKED_MESSAGE,
@@ -99,15 +99,7 @@ def test_the_password_is_checked_while_no_one_holds_the_write_lock(
     lock_was_free: list[bool] = []
 
     def take_the_write_lock(_password: str) -> None:
-        other = sqlite3.connect(database, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            lock_was_free.append(True)
-        except sqlite3.OperationalError:
-            lock_was_free.append(False)
-        finally:
-            other.close()
+        lock_was_free.append(sqlite_write_lock_is_free(database))
 
     checked = _watch_checks(monkeypatch, take_the_write_lock)
     browser = _browser(workforce)

@@ -21,6 +21,7 @@ from expressway.tenant.dashboard import accounts
 from expressway.tenant.dashboard.signin import LOGIN_COOKIE, safe_next
 from expressway.tenant.rows import DashboardAdminRow, DashboardSessionRow, RoleRow
 from tests.conftest import BACKENDS, Tenant
+from tests.databases import write_lock_at_password_checks
 from tests.tenant.dashboard.conftest import ORIGIN, Console, new_admin, read_page
 
 on_both_engines = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
@@ -95,6 +96,26 @@ def test_a_hash_made_with_other_parameters_is_renewed_at_sign_in(tenant: Tenant)
     renewed = stored()
     assert renewed.split("$")[3] == "m=19456,t=2,p=1"
     assert hashing.verify_password(renewed, PASSWORD)
+
+
+def test_the_password_is_checked_while_the_write_lock_is_free(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a write transaction holds the database's one write lock. The hash, tens of
+    milliseconds, is computed before the sign-in's transaction begins, so that the writes of
+    token requests and SCIM clients never wait for it."""
+    email = new_admin(tenant, PASSWORD)
+    lock_was_free = write_lock_at_password_checks(
+        monkeypatch, str(tenant.runtime.engine.url.database)
+    )
+    for who, password, status in (
+        (email, PASSWORD, 303),
+        (email, "not-the-password-at-all", 401),
+        ("nobody@example.com", PASSWORD, 401),
+    ):
+        http = TestClient(tenant.http.app, base_url=ORIGIN)
+        assert _sign_in(http, who, password).status_code == status
+    assert lock_was_free == [True, True, True]
 
 
 @on_both_engines

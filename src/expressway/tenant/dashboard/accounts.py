@@ -79,18 +79,33 @@ def check_password_policy(password: str) -> None:
         raise InvalidInput("password: use at most 256 characters")
 
 
-def authenticate(session: Session, email: str, password: str) -> DashboardAdminRow | None:
-    """The admin with this e-mail and password, or None; the same work either way."""
+def password_hash_of(session: Session, email: str) -> str | None:
+    """The stored password hash of the admin with this e-mail, or None: what a sign-in checks
+    with no transaction open, before :func:`authenticate` decides."""
+    return session.scalar(
+        select(DashboardAdminRow.password_hash).where(
+            DashboardAdminRow.email == email.strip().lower()
+        )
+    )
+
+
+def authenticate(
+    session: Session, email: str, password: str, checked: hashing.PasswordCheck | None = None
+) -> DashboardAdminRow | None:
+    """The admin with this e-mail and password, or None; the same work either way.
+
+    ``checked`` is the check made before the transaction (from :func:`password_hash_of`, with no
+    lock held during the hash); it is made again here only if the stored hash changed since.
+    """
     row = session.scalars(
         select(DashboardAdminRow).where(DashboardAdminRow.email == email.strip().lower())
     ).first()
-    if row is None:
-        # Spend the time of a real check, so that the answer's timing does not tell which
-        # e-mail addresses have an account.
-        hashing.burn_password_check(password)
-        return None
-    checked = hashing.check_password(row.password_hash, password)
-    if not checked.matches:
+    stored = row.password_hash if row is not None else None
+    if checked is None or checked.stored_hash != stored:
+        # For an unknown e-mail this spends the time of a real check, so that the answer's
+        # timing does not tell which e-mail addresses have an account.
+        checked = hashing.check_password(stored, password)
+    if row is None or not checked.matches:
         return None
     if checked.rehashed is not None:
         # Made with other Argon2id parameters than those in use: renewed now, the one moment

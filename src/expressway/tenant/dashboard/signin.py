@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
+from expressway import hashing
 from expressway.tenant.dashboard import accounts
 from expressway.tenant.dashboard.context import (
     PREFIX,
@@ -119,16 +120,26 @@ def login(request: Request, form: Form = Depends(read_form)) -> Response:
         )
     limits = throttling.Limits.of(runtime.settings)
     ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+    password = password[:256]
+    # The password is checked first with no transaction open: on SQLite a write transaction
+    # holds the database's one write lock, which the hash would keep for its whole time.
+    with runtime.read_only_sessions() as reading:
+        blocked_before = throttling.login_block(
+            reading, limits, runtime.clock.now(), connection=THROTTLE_REALM, identifier=email, ip=ip
+        )
+        stored = accounts.password_hash_of(reading, email) if blocked_before is None else None
+    checked = hashing.check_password(stored, password) if blocked_before is None else None
     # Dashboard admins get the tenant's brute-force protection, counted apart from its users.
     with runtime.sessions() as session:
         now = runtime.clock.now()
+        # Checked again in the transaction: failures counted meanwhile apply to this sign-in.
         block = throttling.login_block(
             session, limits, now, connection=THROTTLE_REALM, identifier=email, ip=ip
         )
         if block is not None:
             session.rollback()
             return _blocked(request, next, email, block)
-        admin = accounts.authenticate(session, email, password[:256])
+        admin = accounts.authenticate(session, email, password, checked)
         if admin is None:
             block = throttling.count_login_failure(
                 session, limits, now, connection=THROTTLE_REALM, identifier=email, ip=ip

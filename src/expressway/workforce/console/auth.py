@@ -88,23 +88,34 @@ def login_page(org: str, request: Request, notice: str | None = None) -> Respons
     return _login_page(runtime, found.name, notice=notice_of(notice))
 
 
+def _user_of(session: Session, org: OrgRow, username: str) -> UserRow | None:
+    if not username:
+        return None
+    return session.scalars(
+        select(UserRow).where(UserRow.org_id == org.id, UserRow.login_key == username.lower())
+    ).first()
+
+
 def _check_password(
-    session: Session, org: OrgRow, username: str, password: str
+    session: Session,
+    org: OrgRow,
+    username: str,
+    password: str,
+    checked: hashing.PasswordCheck | None = None,
 ) -> tuple[UserRow | None, str | None]:
     """The user these credentials prove, or why not (for the System Log); the same rule as the
-    org's login page, whose helper is private to the OpenID provider."""
-    user = (
-        session.scalars(
-            select(UserRow).where(UserRow.org_id == org.id, UserRow.login_key == username.lower())
-        ).first()
-        if username
-        else None
-    )
+    org's login page, whose helper is private to the OpenID provider.
+
+    ``checked`` is the check made before the transaction, with no lock held during the hash;
+    it is made again here only if the stored hash changed since. For an unknown login, the
+    check spends the time of a real one, so a response time does not tell which logins exist.
+    """
+    user = _user_of(session, org, username)
+    stored = user.password_hash if user is not None else None
+    if checked is None or checked.stored_hash != stored:
+        checked = hashing.check_password(stored, password)
     if user is None or user.password_hash is None:
-        # As long as a real check, so a response time does not tell which logins exist.
-        hashing.burn_password_check(password)
         return user, "INVALID_CREDENTIALS"
-    checked = hashing.check_password(user.password_hash, password)
     if not checked.matches:
         return user, "INVALID_CREDENTIALS"
     if user.status != users.ACTIVE:
@@ -164,8 +175,10 @@ def sign_in(org: str, request: Request, form: Annotated[Form, Depends(read_form)
     client = _client(request)
     username = (form.first("username") or "").strip()[:100]
     password = (form.first("password") or "")[:256]
-    with runtime.sessions() as session:
-        found = _org(session, org)
+    # The password is checked first with no transaction open: on SQLite a write transaction
+    # holds the database's one write lock, which the hash would keep for its whole time.
+    with runtime.read_only_sessions() as reading:
+        found = _org(reading, org)
         # Login CSRF: the form must echo the cookie its page set, which another site cannot.
         if (
             not csrf_tokens_match(request.cookies.get(LOGIN_COOKIE, ""), form.first("login_token"))
@@ -174,7 +187,12 @@ def sign_in(org: str, request: Request, form: Annotated[Form, Depends(read_form)
             return _login_page(
                 runtime, found.name, username="", error="The sign-in form expired. Try again."
             )
-        user, failure = _check_password(session, found, username, password)
+        known = _user_of(reading, found, username)
+        stored = known.password_hash if known is not None else None
+    checked = hashing.check_password(stored, password)
+    with runtime.sessions() as session:
+        found = _org(session, org)
+        user, failure = _check_password(session, found, username, password, checked)
         if failure is not None or user is None:
             _log_failure(session, found, now, client, user, username, failure or "")
             session.commit()
