@@ -4,7 +4,8 @@ A ``client_credentials`` request with ``private_key_jwt`` is the tenant's most f
 far, and the cheapest to serve once its rows are cached (:mod:`batched_exchanges`). Through the
 full application, a third of the event loop's time per token went to the layers every route
 passes: routing among a hundred routes, exception wrappers, dependency solving, the request and
-response objects. This ASGI layer sits at the top of the tenant's own middleware and answers such
+response objects. This ASGI layer sits in front of all of them, FastAPI's own entry and layers
+included (:class:`~expressway.tenant.app.TenantApp`), and answers such
 a request directly; everything else, including every request this path does not answer with a
 token, goes down the stack unchanged, with the body it read handed on as it came.
 

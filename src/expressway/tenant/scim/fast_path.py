@@ -6,7 +6,8 @@ Through the full application such a request passed two stacks of layers, the ten
 SCIM server's own (routing among a hundred routes, then among the SCIM routes, exception
 wrappers, dependency solving, the request and response objects), and two hops to the thread
 pool; together they cost about as much CPU as the handler's own work. This ASGI layer sits
-beside :class:`~expressway.tenant.authn.token_fast_path.TokenFastPath` and runs the same handler
+behind :class:`~expressway.tenant.authn.token_fast_path.TokenFastPath`, in front of FastAPI's own
+entry and layers (:class:`~expressway.tenant.app.TenantApp`), and runs the same handler
 code (:meth:`ResourceEndpoints.list_from_query`, :func:`users.provision`) behind the same token
 check (:class:`ScimAccess`), a lookup on SQLite on the event loop and anything else in one hop to
 a thread, and sends its answer with the security headers every tenant response carries.
