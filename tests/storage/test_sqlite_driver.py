@@ -17,12 +17,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from expressway.storage.engine import make_engine
+from expressway.storage.engine import NO_WAIT_OPTION, WriteLockTaken, make_engine
 from expressway.storage.faults import database_fault
 from expressway.storage.sqlite_driver import (
     KeptConnection,
     SqliteStatement,
-    WriteLockTaken,
     on_sqlite_driver,
     sqlite_transaction,
 )
@@ -235,3 +234,32 @@ def test_a_kept_connection_that_found_the_file_read_only_is_replaced(engine: sa.
     kept.close()
     with pytest.raises(ValueError, match="SQLite's own driver"):
         KeptConnection(sa.create_engine("postgresql+psycopg://localhost/none"))
+
+
+def test_a_session_that_may_not_wait_is_refused_at_once_and_rolls_back_nothing(
+    engine: sa.Engine,
+) -> None:
+    """A session on a connection with the no-wait option (what the event loop uses for a SCIM
+    create) gets :class:`WriteLockTaken` at its first statement, at once, while another
+    connection holds the write lock; the connection it used waits for locks as usual after."""
+    no_wait = engine.execution_options(**{NO_WAIT_OPTION: True})
+    holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(WriteLockTaken), Session(no_wait) as session:
+            session.execute(EVENTS.insert(), _row("x"))
+        assert time.monotonic() - started < 1
+        holder.rollback()
+
+        with Session(no_wait) as session:
+            session.execute(EVENTS.insert(), _row("y"))
+            session.commit()
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            assert _busy_timeout(driver.cursor()) == 30_000
+    finally:
+        holder.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert _ids(engine) == ["y"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "expressway_read_only"
+#: Execution option: on SQLite, a write transaction begins only if the write lock is free, and
+#: :class:`WriteLockTaken` comes out at once when it is not (a session of such a connection is
+#: for the event loop, which must not wait; the caller does the work again where it may).
+NO_WAIT_OPTION = "expressway_no_wait"
+
+
+class WriteLockTaken(Exception):
+    """Another connection holds SQLite's write lock: the transaction did not begin."""
+
 
 #: Seconds to wait for PostgreSQL to accept a connection, and for the pool to lend one. A server
 #: that is down should fail a request in seconds (a 503 the client can retry), not hang it for
@@ -61,6 +71,16 @@ def make_engine(url: str) -> Engine:
             # (deferred) BEGIN, a transaction that reads and then writes fails at once with
             # "database is locked" when another connection committed in between, since SQLite
             # cannot upgrade a stale read snapshot; waiting at BEGIN never fails that way.
+            if conn.get_execution_options().get(NO_WAIT_OPTION):
+                driver = conn.connection.driver_connection
+                if not isinstance(driver, sqlite3.Connection):
+                    raise TypeError(f"{NO_WAIT_OPTION} needs SQLite's own driver")
+                cursor = driver.cursor()
+                try:
+                    begin_immediate_now(cursor)
+                finally:
+                    cursor.close()
+                return
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         event.listen(engine, "handle_error", _reopen_after_read_only)
@@ -105,6 +125,21 @@ def dialect_upsert_insert(dialect: str, table: Any) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"ON CONFLICT is not supported on {dialect}")
+
+
+def begin_immediate_now(cursor: sqlite3.Cursor) -> None:
+    """``BEGIN IMMEDIATE`` without waiting for another connection's write lock
+    (:class:`WriteLockTaken` if one holds it); the statements after it wait as any would (holding
+    the lock, they have nothing to wait for in WAL mode)."""
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            raise WriteLockTaken from exc
+        raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

@@ -21,8 +21,8 @@ Everything else in Expressway uses sessions; use this only where a profile shows
 :class:`KeptConnection` is for a writer that must not wait, because it runs on the event loop:
 it checks one connection out of the pool at its first transaction and keeps it (so it does not
 wait for the pool after that), and its transactions begin only if the write lock is free
-(:class:`WriteLockTaken` otherwise, at once, for the caller to do the write where waiting is
-harmless: a thread).
+(:class:`~expressway.storage.engine.WriteLockTaken` otherwise, at once, for the caller to do
+the write where waiting is harmless: a thread).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from expressway.storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, is_read_only_error
+from expressway.storage.engine import begin_immediate_now, is_read_only_error
 
 
 def on_sqlite_driver(engine: Engine) -> bool:
@@ -79,10 +79,6 @@ class SqliteStatement:
         cursor.executemany(self.sql, [self.parameters(values) for values in rows])
 
 
-class WriteLockTaken(Exception):
-    """Another connection holds SQLite's write lock: the transaction did not begin."""
-
-
 @contextmanager
 def sqlite_transaction(engine: Engine) -> Iterator[sqlite3.Cursor]:
     """A cursor in a write transaction (``BEGIN IMMEDIATE``, as the engine begins one) on a
@@ -109,7 +105,7 @@ class KeptConnection:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
         """:func:`sqlite_transaction`, begun only if no other connection holds the write lock:
-        :class:`WriteLockTaken` at once if one does."""
+        :class:`~expressway.storage.engine.WriteLockTaken` at once if one does."""
         if self._pooled is None or not self._pooled.is_valid:
             self.close()
             self._pooled = self.engine.raw_connection()
@@ -137,7 +133,7 @@ def _transaction(
             if wait:
                 cursor.execute("BEGIN IMMEDIATE")
             else:
-                _begin_now(cursor)
+                begin_immediate_now(cursor)
             yield cursor
             cursor.execute("COMMIT")
         except BaseException as exc:
@@ -164,17 +160,3 @@ def _transaction(
     finally:
         if invalidated:
             pooled.invalidate()
-
-
-def _begin_now(cursor: sqlite3.Cursor) -> None:
-    """``BEGIN IMMEDIATE`` without waiting for another connection's write lock; the statements
-    after it wait as any would (holding the lock, they have nothing to wait for in WAL mode)."""
-    cursor.execute("PRAGMA busy_timeout = 0")
-    try:
-        cursor.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-            raise WriteLockTaken from exc
-        raise
-    finally:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")

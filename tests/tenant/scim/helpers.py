@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from expressway.clock import FrozenClock
 from expressway.storage.engine import unit_of_work
 from expressway.tenant.rows import ScimTokenRow, UserRow
+from expressway.tenant.scim import fast_path
+from expressway.tenant.scim.context import ScimAccess
 from tests.conftest import Tenant
 
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -131,3 +135,17 @@ def expiring_scim_connection(tenant: Tenant, minutes: int) -> tuple[FrozenClock,
         assert token is not None
         token.valid_until = clock.now() + timedelta(minutes=minutes)
     return clock, scim
+
+
+def fast_path_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ScimAccess]]:
+    """From now on, for each time the SCIM fast path answers a request (or tries to), the name
+    of the thread it ran in and the access it had: the list returned grows with each."""
+    answers: list[tuple[str, ScimAccess]] = []
+    real = fast_path._answer
+
+    def spy(access: ScimAccess, handler: Any) -> Any:
+        answers.append((threading.current_thread().name, access))
+        return real(access, handler)
+
+    monkeypatch.setattr(fast_path, "_answer", spy)
+    return answers

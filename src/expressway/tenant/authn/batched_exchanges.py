@@ -51,11 +51,11 @@ from expressway.oauth.assertions import (
 from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import OAuthError
 from expressway.storage import counters
+from expressway.storage.engine import WriteLockTaken
 from expressway.storage.group_commit import GroupCommit
 from expressway.storage.sqlite_driver import (
     KeptConnection,
     SqliteStatement,
-    WriteLockTaken,
     on_sqlite_driver,
     sqlite_transaction,
 )

@@ -13,6 +13,7 @@ through this process is seen at once, one by another replica within two seconds)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +23,11 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from expressway.scim.errors import SCIM_MEDIA_TYPE, ScimError, forbidden, invalid_syntax
-from expressway.storage.engine import unit_of_work
+from expressway.storage.engine import NO_WAIT_OPTION, unit_of_work
 from expressway.tenant import logs
 from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow, ScimTokenRow
 from expressway.tenant.runtime import TenantRuntime
@@ -164,6 +166,9 @@ class ScimAccess:
     #: write lock. A read that may not, and has to, raises :class:`WriteNeeded` before anything
     #: else is done.
     may_write: bool = True
+    #: Whether a write transaction waits for SQLite's write lock; when it may not,
+    #: :class:`~expressway.storage.engine.WriteLockTaken` comes out at once if it is taken.
+    wait: bool = True
 
     @property
     def reads(self) -> bool:
@@ -177,7 +182,12 @@ class ScimAccess:
         ``None``); yields the request's context, committed when the block ends normally."""
         request, scope, runtime = self.request, self.scope, self.runtime
         token = _bearer_token(request)
-        session = (runtime.read_only_sessions if self.reads else runtime.sessions)()
+        if self.reads:
+            session = runtime.read_only_sessions()
+        elif self.wait:
+            session = runtime.sessions()
+        else:
+            session = _no_wait_sessions(runtime.engine)()
         try:
             found = _authenticate(self.credentials, session, runtime, self.connection_id, token)
             if scope is not None and scope not in found.token.scopes:
@@ -200,6 +210,15 @@ class ScimAccess:
             raise
         finally:
             session.close()
+
+
+@functools.cache
+def _no_wait_sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=engine.execution_options(**{NO_WAIT_OPTION: True}),
+        expire_on_commit=False,
+        autoflush=True,
+    )
 
 
 def uses(scope: str | None = None) -> Any:
