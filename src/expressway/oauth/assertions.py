@@ -20,7 +20,6 @@ import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from joserfc.jwk import RSAKey
 
@@ -77,20 +76,17 @@ def unverified_client_id(assertion: str | jose.SignedJwt) -> str | None:
     return sub if isinstance(sub, str) else None
 
 
-def _verify_with_any(
+def _verifies_with_any(
     assertion: jose.SignedJwt, kid: object, keys: Sequence[RSAKey | None]
-) -> dict[str, Any] | None:
-    """The claims, if the assertion verifies with one of ``keys``; else None.
+) -> bool:
+    """Whether the assertion verifies with one of ``keys``.
 
     The ``kid`` is a hint, not an identity: the key registered at the tenant carries the kid it
     was uploaded with (by default its thumbprint), while the signer names its key as it likes
     (the OIN wizard's own kid). When the hint names no registered key, each active key is tried.
     """
     named = [key for key in keys if key is not None and key.kid == kid]
-    for key in named or keys:
-        if key is not None and assertion.verifies_with(key):
-            return assertion.claims
-    return None
+    return any(key is not None and assertion.verifies_with(key) for key in named or keys)
 
 
 def check_client_assertion(
@@ -112,12 +108,12 @@ def check_client_assertion(
             "the client has no active public key for private_key_jwt",
             cause=CAUSE_PUBLIC_KEY_MISSING,
         )
-    claims = _verify_with_any(assertion, header.get("kid"), public_keys)
-    if claims is None:
+    if not _verifies_with_any(assertion, header.get("kid"), public_keys):
         raise InvalidClient(
             "client_assertion does not verify with any of the client's active public keys",
             cause=CAUSE_PUBLIC_KEY_MISMATCH,
         )
+    claims = assertion.claims
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise InvalidClient("client_assertion iss and sub must both be the client_id")
     try:

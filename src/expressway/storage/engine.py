@@ -142,14 +142,18 @@ def begin_immediate_now(cursor: sqlite3.Cursor) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
 
 
-def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock.
+def make_session_factory(
+    engine: Engine, *, read_only: bool = False, no_wait: bool = False
+) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock, and
+    ``no_wait`` ones take it only if it is free (:data:`NO_WAIT_OPTION`).
 
     Use read-only sessions for lookups that may run while the same thread holds a read-write
     session (loading signing keys during a token request): on SQLite a second read-write
     transaction would wait for the first one's lock, which the same thread holds.
     """
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    options = {READ_ONLY_OPTION: read_only, NO_WAIT_OPTION: no_wait}
+    bind = engine.execution_options(**options) if read_only or no_wait else engine
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 

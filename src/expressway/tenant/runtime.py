@@ -33,6 +33,9 @@ class TenantRuntime:
     engine: Engine
     sessions: sessionmaker[Session]
     read_only_sessions: sessionmaker[Session]
+    #: Sessions whose write transaction begins only if SQLite's write lock is free (for work on
+    #: the event loop, which must not wait for it); on PostgreSQL, ordinary sessions.
+    no_wait_sessions: sessionmaker[Session]
     signing_keys: SigningKeys
     key_sealer: Sealer
     secret_sealer: Sealer
@@ -59,6 +62,7 @@ class TenantRuntime:
             engine=engine,
             sessions=sessions,
             read_only_sessions=read_only_sessions,
+            no_wait_sessions=make_session_factory(engine, no_wait=True),
             signing_keys=SigningKeys(read_only_sessions, key_sealer),
             key_sealer=key_sealer,
             secret_sealer=Sealer(secret_key, "tenant-secrets"),

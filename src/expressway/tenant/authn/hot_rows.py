@@ -69,22 +69,20 @@ class _Entry:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A credential activated for ``private_key_jwt``: its JWK (with ``kid`` and ``alg``), the key
-    imported from it (None if it could not be), and when it expires, checked on each use."""
+    """A credential activated for ``private_key_jwt``: the key imported from its JWK (with its
+    ``kid`` and ``alg``; None if it could not be), and when it expires, checked on each use."""
 
-    jwk: dict[str, object]
     key: RSAKey | None
     expires_at: datetime | None
 
     @classmethod
     def of(cls, jwk: dict[str, object], expires_at: datetime | None) -> PublicKey:
         try:
-            key: RSAKey | None = jose.public_key(jwk)
+            return cls(jose.public_key(jwk), expires_at)
         except jose.JoseFailure:
             # Keys are checked when they are uploaded; one that no longer imports verifies
             # nothing, and the assertion's refusal says no key matched.
-            key = None
-        return cls(jwk, key, expires_at)
+            return cls(None, expires_at)
 
 
 @dataclass(frozen=True)

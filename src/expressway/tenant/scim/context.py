@@ -13,7 +13,6 @@ through this process is seen at once, one by another replica within two seconds)
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +22,10 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from expressway.scim.errors import SCIM_MEDIA_TYPE, ScimError, forbidden, invalid_syntax
-from expressway.storage.engine import NO_WAIT_OPTION, unit_of_work
+from expressway.storage.engine import unit_of_work
 from expressway.tenant import logs
 from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow, ScimTokenRow
 from expressway.tenant.runtime import TenantRuntime
@@ -187,7 +185,7 @@ class ScimAccess:
         elif self.wait:
             session = runtime.sessions()
         else:
-            session = _no_wait_sessions(runtime.engine)()
+            session = runtime.no_wait_sessions()
         try:
             found = _authenticate(self.credentials, session, runtime, self.connection_id, token)
             if scope is not None and scope not in found.token.scopes:
@@ -210,15 +208,6 @@ class ScimAccess:
             raise
         finally:
             session.close()
-
-
-@functools.cache
-def _no_wait_sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(
-        bind=engine.execution_options(**{NO_WAIT_OPTION: True}),
-        expire_on_commit=False,
-        autoflush=True,
-    )
 
 
 def uses(scope: str | None = None) -> Any:

@@ -88,45 +88,6 @@ def login_page(org: str, request: Request, notice: str | None = None) -> Respons
     return _login_page(runtime, found.name, notice=notice_of(notice))
 
 
-def _user_of(session: Session, org: OrgRow, username: str) -> UserRow | None:
-    if not username:
-        return None
-    return session.scalars(
-        select(UserRow).where(UserRow.org_id == org.id, UserRow.login_key == username.lower())
-    ).first()
-
-
-def _check_password(
-    session: Session,
-    org: OrgRow,
-    username: str,
-    password: str,
-    checked: hashing.PasswordCheck | None = None,
-) -> tuple[UserRow | None, str | None]:
-    """The user these credentials prove, or why not (for the System Log); the same rule as the
-    org's login page, whose helper is private to the OpenID provider.
-
-    ``checked`` is the check made before the transaction, with no lock held during the hash;
-    it is made again here only if the stored hash changed since. For an unknown login, the
-    check spends the time of a real one, so a response time does not tell which logins exist.
-    """
-    user = _user_of(session, org, username)
-    stored = user.password_hash if user is not None else None
-    if checked is None or checked.stored_hash != stored:
-        checked = hashing.check_password(stored, password)
-    if user is None or user.password_hash is None:
-        return user, "INVALID_CREDENTIALS"
-    if not checked.matches:
-        return user, "INVALID_CREDENTIALS"
-    if user.status != users.ACTIVE:
-        return user, f"User is {user.status}"
-    if checked.rehashed is not None:
-        # Made with other Argon2id parameters than those in use: renewed now, the one moment
-        # the password is known, as the org's login page does.
-        user.password_hash = checked.rehashed
-    return user, None
-
-
 def _log_failure(
     session: Session,
     org: OrgRow,
@@ -187,12 +148,11 @@ def sign_in(org: str, request: Request, form: Annotated[Form, Depends(read_form)
             return _login_page(
                 runtime, found.name, username="", error="The sign-in form expired. Try again."
             )
-        known = _user_of(reading, found, username)
-        stored = known.password_hash if known is not None else None
+        stored = users.stored_password_hash(reading, found.id, username)
     checked = hashing.check_password(stored, password)
     with runtime.sessions() as session:
         found = _org(session, org)
-        user, failure = _check_password(session, found, username, password, checked)
+        user, failure = users.authenticate(session, found.id, username, password, checked)
         if failure is not None or user is None:
             _log_failure(session, found, now, client, user, username, failure or "")
             session.commit()

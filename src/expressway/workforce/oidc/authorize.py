@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -344,12 +343,6 @@ def _form_text(form: dict[str, Any], name: str, limit: int) -> str:
     return value[:limit] if isinstance(value, str) and "\x00" not in value else ""
 
 
-def _find_login_user(session: Session, org_id: str, username: str) -> UserRow | None:
-    return session.scalars(
-        select(UserRow).where(UserRow.org_id == org_id, UserRow.login_key == username.lower())
-    ).first()
-
-
 def _log_sign_in_failure(
     session: Session,
     request: Request,
@@ -373,29 +366,6 @@ def _log_sign_in_failure(
             client=log_client(request),
         ),
     )
-
-
-def _check_password(
-    session: Session,
-    org: OrgRow,
-    username: str,
-    password: str,
-    checked: hashing.PasswordCheck | None,
-) -> tuple[UserRow | None, str | None]:
-    """The user these credentials prove, or the reason they do not (for the System Log).
-    ``checked`` is the check made before the transaction; it is made again when the user or
-    their hash changed since."""
-    user = _find_login_user(session, org.id, username) if username else None
-    stored_hash = user.password_hash if user is not None else None
-    if checked is None or checked.stored_hash != stored_hash:
-        checked = hashing.check_password(stored_hash, password)
-    if user is None or user.password_hash is None or not checked.matches:
-        return user, "INVALID_CREDENTIALS"
-    if user.status != users_service.ACTIVE:
-        return user, f"User is {user.status}"
-    if checked.rehashed is not None:
-        user.password_hash = checked.rehashed
-    return user, None
 
 
 def _live_transaction(
@@ -437,8 +407,7 @@ def _check_password_first(
         if throttling.address_throttled(session, policy, now, ip) is not None:
             return None
         username = _form_text(form, "username", 100).strip()
-        user = _find_login_user(session, org.id, username) if username else None
-        stored_hash = user.password_hash if user is not None else None
+        stored_hash = users_service.stored_password_hash(session, org.id, username)
     return hashing.check_password(stored_hash, _form_text(form, "password", 256))
 
 
@@ -490,10 +459,10 @@ def _sign_in(
             page = _refuse(session, org, app, transaction, username, message, status=429)
             page.headers["Retry-After"] = str(retry_after)
             return page
-        found = _find_login_user(session, org.id, username) if username else None
+        found = users_service.find_by_login(session, org.id, username)
         throttling.unlock_if_due(session, policy, found, now, client)
-        user, failure = _check_password(
-            session, org, username, _form_text(form, "password", 256), checked
+        user, failure = users_service.authenticate(
+            session, org.id, username, _form_text(form, "password", 256), checked
         )
         if failure is not None or user is None:
             _log_sign_in_failure(session, request, org, user, username, failure or "", now)

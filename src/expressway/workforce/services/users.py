@@ -87,6 +87,51 @@ def check_password(password: str) -> None:
         raise InvalidInput.field("password", PASSWORD_REQUIREMENTS)
 
 
+def find_by_login(session: Session, org_id: str, login: str) -> UserRow | None:
+    """The org's user who signs in as ``login`` (in any case); None for an empty one."""
+    if not login:
+        return None
+    return session.scalars(
+        select(UserRow).where(UserRow.org_id == org_id, UserRow.login_key == login.lower())
+    ).first()
+
+
+def stored_password_hash(session: Session, org_id: str, login: str) -> str | None:
+    """The password hash a sign-in as ``login`` is checked against (None: no such user, or
+    none set): read before the sign-in's transaction, to check it with no lock held."""
+    user = find_by_login(session, org_id, login)
+    return user.password_hash if user is not None else None
+
+
+def authenticate(
+    session: Session,
+    org_id: str,
+    login: str,
+    password: str,
+    checked: hashing.PasswordCheck | None = None,
+) -> tuple[UserRow | None, str | None]:
+    """The user these credentials prove, or the reason they do not (for the System Log): the
+    rule of the org's login page and of its admin console.
+
+    ``checked`` is the check made before the transaction (against
+    :func:`stored_password_hash`); it is made again when the user or their hash changed since.
+    For an unknown login the check spends the time of a real one, so a response time does not
+    tell which logins exist. A hash made with other Argon2id parameters is renewed here, the
+    one moment the password is known.
+    """
+    user = find_by_login(session, org_id, login)
+    stored = user.password_hash if user is not None else None
+    if checked is None or checked.stored_hash != stored:
+        checked = hashing.check_password(stored, password)
+    if user is None or user.password_hash is None or not checked.matches:
+        return user, "INVALID_CREDENTIALS"
+    if user.status != ACTIVE:
+        return user, f"User is {user.status}"
+    if checked.rehashed is not None:
+        user.password_hash = checked.rehashed
+    return user, None
+
+
 def _check_login_free(session: Session, org_id: str, login: str, user_id: str | None) -> None:
     taken = session.scalars(
         select(UserRow.id).where(UserRow.org_id == org_id, UserRow.login_key == login.lower())
