@@ -18,6 +18,12 @@ IMMEDIATE``, a driver error raised as SQLAlchemy's (so :func:`expressway.storage
 database_fault` reads it), a connection that found its file read-only dropped from the pool.
 Everything else in Expressway uses sessions; use this only where a profile shows the need.
 
+:class:`SessionStatement` is the same for a statement of a session's transaction (a SCIM create's
+reads and inserts, its log event): it runs on the cursor of the session's own connection, after
+what the session would do first (begin the transaction, flush pending changes), and tells the
+in-process caches of the table it wrote (:mod:`~expressway.storage.table_writes`); on
+PostgreSQL it is ``session.execute``.
+
 :class:`KeptConnection` is for a writer that must not wait, because it runs on the event loop:
 it checks one connection out of the pool at its first transaction and keeps it (so it does not
 wait for the pool after that), and its transactions begin only if the write lock is free
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -36,15 +43,17 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from expressway.storage.engine import begin_immediate_now, is_read_only_error
+from expressway.storage.table_writes import note_write
 
 
-def on_sqlite_driver(engine: Engine) -> bool:
-    """Whether ``engine`` is on SQLite through Python's own ``sqlite3`` module, which this module
-    drives."""
+def on_sqlite_driver(engine: Engine | sa.Connection) -> bool:
+    """Whether ``engine`` (or a connection) is on SQLite through Python's own ``sqlite3``
+    module, which this module drives."""
     return engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
 
 
@@ -64,9 +73,17 @@ class SqliteStatement:
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup
         ]
+        #: The values the statement holds itself (a ``LIMIT``'s, a literal compared with).
+        self._own_values = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required and name in compiled.positiontup
+        }
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The driver's parameters for ``values`` (each by its bind name), processed."""
+        if self._own_values:
+            values = self._own_values | dict(values)
         return tuple(
             process(values[name]) if process is not None else values[name]
             for name, process in self._parameters
@@ -146,17 +163,108 @@ def _transaction(
             # As the engine's handle_error does: a file opened read-only stays so for the
             # connection's life, so the next transaction must have a new connection.
             invalidated = is_read_only_error(exc)
-            wrapped = sa_exc.DBAPIError.instance(
-                None,
-                None,
-                exc,
-                sqlite3.Error,
-                connection_invalidated=invalidated,
-                dialect=engine.dialect,
-            )
-            raise cast(BaseException, wrapped) from exc
+            raise _as_sqlalchemy_error(exc, engine.dialect) from exc
         finally:
             cursor.close()
     finally:
         if invalidated:
             pooled.invalidate()
+
+
+def _as_sqlalchemy_error(error: sqlite3.Error, dialect: Dialect) -> BaseException:
+    """The driver's ``error`` as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``,
+    …), so callers catch and read it as they would any statement's."""
+    wrapped = sa_exc.DBAPIError.instance(
+        None,
+        None,
+        error,
+        sqlite3.Error,
+        connection_invalidated=is_read_only_error(error),
+        dialect=dialect,
+    )
+    return cast(BaseException, wrapped)
+
+
+class SessionStatement:
+    """A Core statement run in a session's transaction: on SQLite's own driver, on the cursor of
+    the session's connection (a :class:`SqliteStatement`, compiled once for the engine's
+    dialect); on any other database, by ``session.execute``.
+
+    For the statements of the SCIM server's most frequent write, a create, SQLAlchemy's work
+    around each statement (the session's execution, the execution context, the result) cost
+    several times SQLite's own. What the session would do around the statement is done here: the
+    transaction is begun by the session as the engine's rules say (``session.connection()``),
+    pending changes of the unit of work are flushed first, the written table's
+    :class:`~expressway.storage.table_writes.TableWrites` counters are told, and a driver error
+    comes out as SQLAlchemy's exception for it, a connection that found its file read-only
+    dropped from the pool. Engine events of each statement (``before_cursor_execute``) do not
+    fire. Rows come back as the driver gives them, so a statement may return rows only if its
+    columns need no conversion (text, integers): a ``ValueError`` at the first run says so."""
+
+    def __init__(self, statement: sa.Insert | sa.Update | sa.Delete | sa.Select[Any]) -> None:
+        self.statement = statement
+        table = None if isinstance(statement, sa.Select) else statement.table
+        #: The table an ``INSERT``/``UPDATE``/``DELETE`` writes.
+        self.table: str | None = table.name if isinstance(table, sa.Table) else None
+        # Per dialect: each engine has its own, whose settings (its JSON serialiser) the bind
+        # processors follow.
+        self._compiled: weakref.WeakKeyDictionary[Dialect, SqliteStatement] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def run(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement with ``values`` (by bind name); its rows, if it returns any."""
+        if session.autoflush:
+            session.flush()
+        connection, driver = _connections(session)
+        if driver is None:
+            result = cast(sa.CursorResult[Any], session.execute(self.statement, values))
+            return [tuple(row) for row in result] if result.returns_rows else []
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect)
+        if compiled is None:
+            compiled = self._compiled[dialect] = _plain_rows(self.statement, dialect)
+        cursor = driver.cursor()
+        try:
+            rows: list[tuple[Any, ...]] = compiled.execute(cursor, values).fetchall()
+        except sqlite3.Error as exc:
+            if is_read_only_error(exc):
+                connection.invalidate(exc)
+            raise _as_sqlalchemy_error(exc, dialect) from exc
+        finally:
+            cursor.close()
+        if self.table is not None:
+            note_write(session, self.table)
+        return rows
+
+
+#: Where a session keeps its transaction's connections for :class:`SessionStatement`.
+_CONNECTIONS = "expressway.sqlite_driver.connections"
+
+
+def _connections(session: Session) -> tuple[sa.Connection, sqlite3.Connection | None]:
+    """The connection of ``session``'s transaction (begun if it was not) and, on SQLite's own
+    driver, the driver's connection under it. Both are kept in the session's ``info`` for the
+    rest of the transaction: asking the session each time cost more than SQLite's insert."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_CONNECTIONS)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1], kept[2]
+    connection = session.connection()
+    driver = connection.connection.driver_connection if on_sqlite_driver(connection) else None
+    if driver is not None and not isinstance(driver, sqlite3.Connection):
+        raise TypeError("SQLite's own driver gave no sqlite3 connection")
+    session.info[_CONNECTIONS] = (session.get_transaction(), connection, driver)
+    return connection, driver
+
+
+def _plain_rows(
+    statement: sa.Insert | sa.Update | sa.Delete | sa.Select[Any], dialect: Dialect
+) -> SqliteStatement:
+    """``statement`` compiled for ``dialect``, once it is known that its rows, if any, need no
+    conversion from what the driver gives."""
+    if isinstance(statement, sa.Select):
+        for column in statement.selected_columns:
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise ValueError(f"the column {column.key} needs a conversion SQLite does not do")
+    return SqliteStatement(statement, dialect)

@@ -8,19 +8,23 @@ cache bounds those by a time to live of its own.
 
 Every kind of write is seen: rows flushed through the unit of work (``session.add``, changed
 attributes, ``session.delete``) and ``INSERT``/``UPDATE``/``DELETE`` statements run through a
-session, which bypass the flush. The counter moves after the commit, never for a rollback.
+session, which bypass the flush, and statements run on the session's connection outside it, which
+say so (:func:`note_write`). The counter moves after the commit, never for a rollback.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Iterable
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 _names = itertools.count()
+#: Every counter of this process, for :func:`note_write`.
+_counters: weakref.WeakSet[TableWrites] = weakref.WeakSet()
 
 
 class TableWrites:
@@ -36,6 +40,12 @@ class TableWrites:
         event.listen(Session, "do_orm_execute", self._on_execute)
         event.listen(Session, "after_commit", self._after_commit)
         event.listen(Session, "after_rollback", self._after_rollback)
+        _counters.add(self)
+
+    def note(self, session: Session, table: str) -> None:
+        """Move at ``session``'s commit if ``table`` is one of this counter's."""
+        if table in self.tables:
+            session.info[self._flag] = True
 
     def _after_flush(self, session: Session, _context: object) -> None:
         changed = (*session.new, *session.dirty, *session.deleted)
@@ -55,3 +65,11 @@ class TableWrites:
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self._flag, None)
+
+
+def note_write(session: Session, table: str) -> None:
+    """Note that ``session``'s transaction wrote ``table`` by a statement that did not go
+    through the session (:class:`~expressway.storage.sqlite_driver.SessionStatement`): every
+    counter of that table moves at the commit, as it would for the session's own statements."""
+    for counter in list(_counters):
+        counter.note(session, table)

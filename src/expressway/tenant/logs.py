@@ -15,12 +15,15 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from expressway.storage.sqlite_driver import SessionStatement
 from expressway.tenant.rows import LogEventRow
 
 #: The log's table, for Core inserts of events (:func:`insert`).
 LOG_EVENTS: Table = LogEventRow.__table__  # type: ignore[assignment]
 #: One insert of events, built once (a statement built per call costs more than its execution).
 INSERT_EVENTS = LOG_EVENTS.insert()
+#: :data:`INSERT_EVENTS` in a session's transaction, on SQLite's cursor (:func:`insert`).
+_INSERT_EVENT = SessionStatement(INSERT_EVENTS)
 
 DESCRIPTIONS = {
     "sapi": "Success API Operation",
@@ -88,7 +91,7 @@ def insert(session: Session, **fields: Unpack[EventFields]) -> None:
     """Write an event at once, by one Core insert in ``session``'s transaction, rather than by
     the unit of work at the next flush: on a path every request takes, the flush's bookkeeping
     costs more than the insert. Nothing reads the event back through ``session``."""
-    session.execute(INSERT_EVENTS, event_columns(**fields))
+    _INSERT_EVENT.run(session, event_columns(**fields))
 
 
 def event_row(**fields: Unpack[EventFields]) -> LogEventRow:

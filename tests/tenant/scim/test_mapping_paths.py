@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 from pydantic import BaseModel
-from scim2_models import Context, SCIMException
+from scim2_models import Context, EnterpriseUser, SCIMException
 from scim2_models import Path as ScimPath
 
 from expressway.scim.resources import ENTERPRISE_URN, USER_URN, UserResource, read_resource
@@ -42,7 +42,15 @@ FULL = {
     "phoneNumbers": [{"value": "555-555-5555", "type": "work", "primary": True}],
     "photos": [{"value": "https://photos.example.com/bjensen.jpg", "type": "photo"}],
     "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza", "country": "US"}],
-    ENTERPRISE_URN: {"employeeNumber": "701984", "department": "Tour Operations"},
+    ENTERPRISE_URN: {
+        "employeeNumber": "701984",
+        "department": "Tour Operations",
+        "manager": {
+            "value": "00umanager",
+            "$ref": "https://tenant.example.com/scim/v2/Users/00umanager",
+            "displayName": "John Smith",
+        },
+    },
 }
 SPARSE = {"schemas": [USER_URN], "userName": "sparse@example.com", "name": {"givenName": "S"}}
 #: Primary values as IdPs send them: last of several, one without a value, none among several.
@@ -73,12 +81,25 @@ def _core_paths() -> list[str]:
     return [variant for path in paths for variant in (path, path.lower(), path.upper())]
 
 
+def _extension_paths() -> list[str]:
+    """Every attribute of the enterprise extension, and the manager's sub-attributes, by URN."""
+    paths = [f"{ENTERPRISE_URN}:manager.value", f"{ENTERPRISE_URN}:manager.displayName"]
+    for name, field in EnterpriseUser.model_fields.items():
+        if name not in ("schemas",):
+            paths.append(f"{ENTERPRISE_URN}:{field.serialization_alias or name}")
+    return [variant for path in paths for variant in (path, path.lower(), path.upper())]
+
+
 PATHS = sorted(
     {
         *_core_paths(),
+        *_extension_paths(),
         *(item["scim"] for item in DEFAULT_SCIM_MAPPING),
         f"{USER_URN}:userName",
         f"{ENTERPRISE_URN}:department",
+        f"{ENTERPRISE_URN}:nothing",
+        f"{ENTERPRISE_URN}.department",
+        f" {ENTERPRISE_URN}:department",
         "name.nothing",
         "nothing",
         "name.givenName.more",

@@ -1,0 +1,155 @@
+"""Statements run in a session's transaction outside the session's execution
+(:class:`expressway.storage.sqlite_driver.SessionStatement`): on SQLite on the driver's cursor,
+elsewhere through the session, with the same outcome either way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from expressway.storage.engine import make_engine
+from expressway.storage.sqlite_driver import SessionStatement, on_sqlite_driver
+from expressway.storage.table_writes import TableWrites
+from tests.conftest import BACKENDS
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class Parent(_Base):
+    __tablename__ = "session_statement_parents"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class Child(_Base):
+    __tablename__ = "session_statement_children"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(sa.ForeignKey(Parent.id))
+
+
+PARENTS: sa.Table = Parent.__table__  # type: ignore[assignment]
+CHILDREN: sa.Table = Child.__table__  # type: ignore[assignment]
+INSERT_PARENT = SessionStatement(PARENTS.insert())
+INSERT_CHILD = SessionStatement(CHILDREN.insert())
+#: A select with a value of its own (the LIMIT's) beside the caller's.
+NAME_OF = SessionStatement(
+    sa.select(PARENTS.c.name, PARENTS.c.id).where(PARENTS.c.id == sa.bindparam("id")).limit(1)
+)
+WRITES = TableWrites([Parent.__tablename__])
+AT = datetime(2026, 11, 30, 4, 5, 6, tzinfo=UTC)
+
+
+pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def engine(tenant_database: str) -> Iterator[sa.Engine]:
+    engine = make_engine(tenant_database)
+    _Base.metadata.drop_all(engine)
+    _Base.metadata.create_all(engine)
+    yield engine
+    _Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def _parent(id: str, name: str) -> dict[str, Any]:
+    return {"id": id, "name": name, "at": AT, "details": {"k": [1, "two"]}}
+
+
+def test_rows_read_back_as_the_session_writes_them(engine: sa.Engine) -> None:
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "first"))
+        assert NAME_OF.run(session, {"id": "p1"}) == [("first", "p1")]
+        assert NAME_OF.run(session, {"id": "nobody"}) == []
+        session.commit()
+    with Session(engine) as session:
+        stored = session.get_one(Parent, "p1")
+        assert (stored.name, stored.details) == ("first", {"k": [1, "two"]})
+        assert stored.at is not None
+        assert stored.at.replace(tzinfo=UTC) == AT
+
+
+def test_the_statements_are_part_of_the_sessions_transaction(engine: sa.Engine) -> None:
+    with Session(engine) as session:
+        session.add(Parent(id="orm", name="by the unit of work"))
+        # Flushed first, as the session's own execution would: the child's key needs it.
+        INSERT_CHILD.run(session, {"id": "c1", "parent_id": "orm"})
+        INSERT_PARENT.run(session, _parent("p1", "first"))
+        session.rollback()
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Parent.id)).all() == []
+        assert session.scalars(sa.select(Child.id)).all() == []
+
+
+def test_a_refused_statement_raises_sqlalchemys_error_and_keeps_the_transaction(
+    engine: sa.Engine,
+) -> None:
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "taken"))
+        session.commit()
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p2", "free"))
+        if on_sqlite_driver(engine):
+            # On SQLite the failed statement alone is undone: the transaction goes on.
+            with pytest.raises(sa_exc.IntegrityError):
+                INSERT_PARENT.run(session, _parent("p3", "taken"))
+            INSERT_PARENT.run(session, _parent("p4", "also free"))
+            session.commit()
+            assert session.scalars(sa.select(Parent.id).order_by(Parent.id)).all() == [
+                "p1",
+                "p2",
+                "p4",
+            ]
+        else:
+            with pytest.raises(sa_exc.IntegrityError):
+                INSERT_PARENT.run(session, _parent("p3", "taken"))
+            session.rollback()
+
+
+def test_writes_move_the_tables_counters_at_the_commit_only(engine: sa.Engine) -> None:
+    before = WRITES.value
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "first"))
+        assert WRITES.value == before, "moved before the commit"
+        session.commit()
+    assert WRITES.value == before + 1
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p2", "second"))
+        session.rollback()
+        NAME_OF.run(session, {"id": "p1"})
+        INSERT_CHILD.run(session, {"id": "c1", "parent_id": "p1"})
+        session.commit()
+    assert WRITES.value == before + 1, "a rollback, a read or another table moved it"
+
+
+def test_one_transaction_after_another_on_the_same_session(engine: sa.Engine) -> None:
+    """The connection kept for a transaction is not used for the next one."""
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "first"))
+        session.commit()
+        INSERT_PARENT.run(session, _parent("p2", "second"))
+        session.rollback()
+        INSERT_PARENT.run(session, _parent("p3", "third"))
+        session.commit()
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Parent.id).order_by(Parent.id)).all() == ["p1", "p3"]
+
+
+def test_rows_that_need_a_conversion_are_refused(engine: sa.Engine) -> None:
+    dated = SessionStatement(sa.select(PARENTS.c.at))
+    with Session(engine) as session:
+        if on_sqlite_driver(engine):
+            with pytest.raises(ValueError, match="at"):
+                dated.run(session, {})
+        else:
+            assert dated.run(session, {}) == []
