@@ -50,6 +50,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from expressway.storage.engine import begin_immediate_now, is_read_only_error
 from expressway.storage.table_writes import note_write
 
+#: What a :class:`SessionStatement` runs.
+Statement = sa.Insert | sa.Update | sa.Delete | sa.Select[*tuple[Any, ...]]
+
 
 def on_sqlite_driver(engine: Engine | sa.Connection) -> bool:
     """Whether ``engine`` (or a connection) is on SQLite through Python's own ``sqlite3``
@@ -73,6 +76,17 @@ class SqliteStatement:
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup
         ]
+        #: For a ``SELECT``, the processor SQLAlchemy applies to each column's value read (a
+        #: ``datetime``, a JSON document, a boolean); None when no column has one.
+        processors = (
+            [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in statement.selected_columns
+            ]
+            if isinstance(statement, sa.Select)
+            else []
+        )
+        self._row_processors = processors if any(processors) else None
         #: The values the statement holds itself (a ``LIMIT``'s, a literal compared with).
         self._own_values = {
             name: bind.effective_value
@@ -91,6 +105,20 @@ class SqliteStatement:
 
     def execute(self, cursor: sqlite3.Cursor, values: Mapping[str, Any]) -> sqlite3.Cursor:
         return cursor.execute(self.sql, self.parameters(values))
+
+    def rows(self, cursor: sqlite3.Cursor, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """:meth:`execute`, then its rows, each value as SQLAlchemy would read it."""
+        rows: list[tuple[Any, ...]] = self.execute(cursor, values).fetchall()
+        processors = self._row_processors
+        if processors is None:
+            return rows
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]
 
     def execute_many(self, cursor: sqlite3.Cursor, rows: Sequence[Mapping[str, Any]]) -> None:
         cursor.executemany(self.sql, [self.parameters(values) for values in rows])
@@ -197,11 +225,10 @@ class SessionStatement:
     pending changes of the unit of work are flushed first, the written table's
     :class:`~expressway.storage.table_writes.TableWrites` counters are told, and a driver error
     comes out as SQLAlchemy's exception for it, a connection that found its file read-only
-    dropped from the pool. Engine events of each statement (``before_cursor_execute``) do not
-    fire. Rows come back as the driver gives them, so a statement may return rows only if its
-    columns need no conversion (text, integers): a ``ValueError`` at the first run says so."""
+    dropped from the pool; rows come back with each value as SQLAlchemy reads it. Engine events
+    of each statement (``before_cursor_execute``) do not fire."""
 
-    def __init__(self, statement: sa.Insert | sa.Update | sa.Delete | sa.Select[Any]) -> None:
+    def __init__(self, statement: Statement) -> None:
         self.statement = statement
         table = None if isinstance(statement, sa.Select) else statement.table
         #: The table an ``INSERT``/``UPDATE``/``DELETE`` writes.
@@ -218,15 +245,15 @@ class SessionStatement:
             session.flush()
         connection, driver = _connections(session)
         if driver is None:
-            result = cast(sa.CursorResult[Any], session.execute(self.statement, values))
-            return [tuple(row) for row in result] if result.returns_rows else []
+            result = session.execute(self.statement, values)
+            return [tuple(row) for row in result] if isinstance(self.statement, sa.Select) else []
         dialect = connection.dialect
         compiled = self._compiled.get(dialect)
         if compiled is None:
-            compiled = self._compiled[dialect] = _plain_rows(self.statement, dialect)
+            compiled = self._compiled[dialect] = SqliteStatement(self.statement, dialect)
         cursor = driver.cursor()
         try:
-            rows: list[tuple[Any, ...]] = compiled.execute(cursor, values).fetchall()
+            rows = compiled.rows(cursor, values)
         except sqlite3.Error as exc:
             if is_read_only_error(exc):
                 connection.invalidate(exc)
@@ -256,15 +283,3 @@ def _connections(session: Session) -> tuple[sa.Connection, sqlite3.Connection | 
         raise TypeError("SQLite's own driver gave no sqlite3 connection")
     session.info[_CONNECTIONS] = (session.get_transaction(), connection, driver)
     return connection, driver
-
-
-def _plain_rows(
-    statement: sa.Insert | sa.Update | sa.Delete | sa.Select[Any], dialect: Dialect
-) -> SqliteStatement:
-    """``statement`` compiled for ``dialect``, once it is known that its rows, if any, need no
-    conversion from what the driver gives."""
-    if isinstance(statement, sa.Select):
-        for column in statement.selected_columns:
-            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                raise ValueError(f"the column {column.key} needs a conversion SQLite does not do")
-    return SqliteStatement(statement, dialect)

@@ -20,6 +20,7 @@ from expressway.scim import errors as scim_errors
 from expressway.scim import filters
 from expressway.scim.errors import ScimError
 from expressway.scim.resources import POLICY, GroupResource, UserResource, meta
+from expressway.storage.sqlite_driver import SessionStatement
 from expressway.tenant.rows import ScimGroupRow, ScimUserRow
 from expressway.tenant.services.scim_queries import Condition, Indexed, Page, SqlCompiler, run_query
 
@@ -129,14 +130,25 @@ class ScimKind(Generic[RowT, ResourceT]):
         answer is the one row holding its comparison form or none: one query built once, without
         the filter's parse and compilation into SQL (most of a lookup's own cost)."""
         parameters = {"connection_id": connection_id, "key": self.key_of(name)}
-        found = list(session.scalars(self._named, parameters))
+        # Rows made from the values read, in no session: a lookup only answers them, and the
+        # session's loading of the row cost a third of a lookup's CPU.
+        found = [
+            self.row(**dict(zip(self._attributes, values, strict=True)))
+            for values in self._named.run(session, parameters)
+        ]
         start = page.start_index - 1
         return found[start : start + page.count], len(found)
 
     @functools.cached_property
-    def _named(self) -> sa.Select[RowT]:
-        """The query of :meth:`search_by_name`, built once."""
-        return sa.select(self.row).where(self._named_here)
+    def _attributes(self) -> list[str]:
+        """The row's column attributes, in the order :attr:`_named` reads them."""
+        return [attribute.key for attribute in self.row.__mapper__.column_attrs]
+
+    @functools.cached_property
+    def _named(self) -> SessionStatement:
+        """The query of :meth:`search_by_name`, built once, run on SQLite's cursor."""
+        columns = (getattr(self.row, key) for key in self._attributes)
+        return SessionStatement(sa.select(*columns).where(self._named_here))
 
     def search(
         self,

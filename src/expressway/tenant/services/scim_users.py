@@ -94,6 +94,14 @@ _MEMBERSHIPS = (
     .where(ScimGroupMemberRow.member_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
 )
+#: The same for one user (a lookup's, a read's, a write's answer), on SQLite's cursor: through
+#: the session, the query cost a lookup a fifth of its CPU.
+_MEMBERSHIPS_OF_ONE = SessionStatement(
+    sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
+    .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
+    .where(ScimGroupMemberRow.member_id == sa.bindparam("id"))
+    .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
+)
 
 
 def group_memberships(
@@ -103,7 +111,11 @@ def group_memberships(
     found: dict[str, list[tuple[str, str]]] = {scim_id: [] for scim_id in scim_ids}
     if not scim_ids:
         return found
-    rows = session.execute(_MEMBERSHIPS, {"ids": list(scim_ids)})
+    rows = (
+        _MEMBERSHIPS_OF_ONE.run(session, {"id": scim_ids[0]})
+        if len(scim_ids) == 1
+        else session.execute(_MEMBERSHIPS, {"ids": list(scim_ids)})
+    )
     for member_id, group_id, display_name in rows:
         found[member_id].append((group_id, display_name))
     return found
