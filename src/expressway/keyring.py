@@ -4,12 +4,14 @@ org's keys have in common.
 A key set has a ``current`` key that signs, a ``next`` one published ahead of rotation and, after
 a rotation, a ``previous`` one that still verifies. Private keys are sealed in the database; a
 process opens a key set once and keeps it, and opens it again when it meets a ``kid`` it does not
-know, which means another replica rotated.
+know, which means another replica rotated: at most once every :data:`MISS_RELOAD_SECONDS` per
+owner, since anyone can send a token naming a made-up ``kid``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -24,6 +26,11 @@ OwnerT = TypeVar("OwnerT")
 
 #: The states a new key set starts with.
 INITIAL_STATES = ("current", "next")
+#: How often, at most, an unknown ``kid`` opens an owner's key set again: each opening reads the
+#: database and opens the current private key (its unsealing and parsing), under a lock every
+#: verification of the process waits on, so tokens naming made-up kids could otherwise keep a
+#: process doing nothing else. A key rotated by another replica is seen within this time.
+MISS_RELOAD_SECONDS = 5.0
 
 
 class StoredKey(Protocol):
@@ -92,14 +99,27 @@ def open_keys(rows: Iterable[StoredKey], sealer: Sealer, *, missing: str) -> Ope
 class KeyCache(Generic[OwnerT]):
     """Opened key sets by owner, loaded on first use and reloaded on an unknown ``kid``."""
 
-    def __init__(self, load: Callable[[OwnerT], OpenedKeys]) -> None:
+    def __init__(
+        self, load: Callable[[OwnerT], OpenedKeys], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._load = load
+        self._clock = clock
         self._lock = threading.Lock()
         self._opened: dict[OwnerT, OpenedKeys] = {}
+        #: When an unknown ``kid`` last opened each owner's keys again.
+        self._reopened: dict[OwnerT, float] = {}
 
     def get(self, owner: OwnerT, *, kid: object = None) -> OpenedKeys:
+        """The owner's keys; opened again when they do not know ``kid``, unless that was done
+        less than :data:`MISS_RELOAD_SECONDS` ago (the keys as they are then: a ``kid`` they do
+        not know verifies nothing)."""
         with self._lock:
             opened = self._opened.get(owner)
-            if opened is None or not opened.knows(kid):
+            if opened is None:
                 opened = self._opened[owner] = self._load(owner)
+            elif not opened.knows(kid):
+                now, last = self._clock(), self._reopened.get(owner)
+                if last is None or now - last >= MISS_RELOAD_SECONDS:
+                    self._reopened[owner] = now
+                    opened = self._opened[owner] = self._load(owner)
             return opened
