@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from expressway.storage.engine import make_engine
 from expressway.storage.sqlite_driver import SessionStatement, on_sqlite_driver
 from expressway.storage.table_writes import TableWrites
+from expressway.storage.types import UTCDateTime
 from tests.conftest import BACKENDS
 
 
@@ -28,6 +29,8 @@ class Parent(_Base):
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     at: Mapped[datetime | None]
+    #: Expressway's own timestamps, read back aware (a type decorator's processing).
+    stamped: Mapped[datetime | None] = mapped_column(UTCDateTime)
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     active: Mapped[bool]
 
@@ -64,7 +67,14 @@ def engine(tenant_database: str) -> Iterator[sa.Engine]:
 
 
 def _parent(id: str, name: str) -> dict[str, Any]:
-    return {"id": id, "name": name, "at": AT, "details": {"k": [1, "two"]}, "active": True}
+    return {
+        "id": id,
+        "name": name,
+        "at": AT,
+        "stamped": AT,
+        "details": {"k": [1, "two"]},
+        "active": True,
+    }
 
 
 def test_rows_read_back_as_the_session_writes_them(engine: sa.Engine) -> None:
@@ -151,7 +161,15 @@ def test_rows_read_hold_the_values_sqlalchemy_reads(engine: sa.Engine) -> None:
     with Session(engine) as session:
         INSERT_PARENT.run(session, _parent("p1", "full"))
         INSERT_PARENT.run(
-            session, {"id": "p2", "name": "empty", "at": None, "details": None, "active": False}
+            session,
+            {
+                "id": "p2",
+                "name": "empty",
+                "at": None,
+                "stamped": None,
+                "details": None,
+                "active": False,
+            },
         )
         session.commit()
         read = SessionStatement(every_column).run(session, {})
@@ -160,7 +178,7 @@ def test_rows_read_hold_the_values_sqlalchemy_reads(engine: sa.Engine) -> None:
         # result is then the ORM's).
         by_attributes = SessionStatement(sa.select(Parent.id, Parent.name).order_by(Parent.id))
         assert by_attributes.run(session, {}) == [("p1", "full"), ("p2", "empty")]
-        assert [(type(row[2]), type(row[3]), row[4]) for row in read] == [
-            (datetime, dict, True),
-            (type(None), type(None), False),
+        assert [(type(row[2]), row[3], type(row[4]), row[5]) for row in read] == [
+            (datetime, AT, dict, True),
+            (type(None), None, type(None), False),
         ]

@@ -18,11 +18,11 @@ IMMEDIATE``, a driver error raised as SQLAlchemy's (so :func:`expressway.storage
 database_fault` reads it), a connection that found its file read-only dropped from the pool.
 Everything else in Expressway uses sessions; use this only where a profile shows the need.
 
-:class:`SessionStatement` is the same for a statement of a session's transaction (a SCIM create's
-reads and inserts, its log event): it runs on the cursor of the session's own connection, after
-what the session would do first (begin the transaction, flush pending changes), and tells the
-in-process caches of the table it wrote (:mod:`~expressway.storage.table_writes`); on
-PostgreSQL it is ``session.execute``.
+:class:`SessionStatement` is the same for a statement of a session's transaction (a SCIM
+create's reads and inserts, its log event, a lookup's reads): it runs on the cursor of the
+session's own connection, after what the session would do first (begin the transaction, flush
+pending changes), and tells the in-process caches of the table it wrote
+(:mod:`~expressway.storage.table_writes`); on PostgreSQL it is ``session.execute``.
 
 :class:`KeptConnection` is for a writer that must not wait, because it runs on the event loop:
 it checks one connection out of the pool at its first transaction and keeps it (so it does not
@@ -221,15 +221,15 @@ class SessionStatement:
     the session's connection (a :class:`SqliteStatement`, compiled once for the engine's
     dialect); on any other database, by ``session.execute``.
 
-    For the statements of the SCIM server's most frequent write, a create, SQLAlchemy's work
-    around each statement (the session's execution, the execution context, the result) cost
-    several times SQLite's own. What the session would do around the statement is done here: the
-    transaction is begun by the session as the engine's rules say (``session.connection()``),
-    pending changes of the unit of work are flushed first, the written table's
-    :class:`~expressway.storage.table_writes.TableWrites` counters are told, and a driver error
-    comes out as SQLAlchemy's exception for it, a connection that found its file read-only
-    dropped from the pool; rows come back with each value as SQLAlchemy reads it. Engine events
-    of each statement (``before_cursor_execute``) do not fire."""
+    For the statements of the SCIM server's most frequent requests (a create, a lookup),
+    SQLAlchemy's work around each statement (the session's execution, the execution context, the
+    result, the ORM's loading) cost several times SQLite's own. What the session would do around
+    the statement is done here: the transaction is begun by the session as the engine's rules
+    say (``session.connection()``), pending changes of the unit of work are flushed first, the
+    written table's :class:`~expressway.storage.table_writes.TableWrites` counters are told, and
+    a driver error comes out as SQLAlchemy's exception for it, a connection that found its file
+    read-only dropped from the pool; rows come back with each value as SQLAlchemy reads it.
+    Engine events of each statement (``before_cursor_execute``) do not fire."""
 
     def __init__(self, statement: Statement) -> None:
         self.statement = statement
