@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from expressway.storage.engine import make_engine
+from expressway.storage.faults import database_fault
 from expressway.storage.sqlite_driver import SessionStatement, on_sqlite_driver
 from expressway.storage.table_writes import TableWrites
 from expressway.storage.types import UTCDateTime
@@ -53,7 +55,8 @@ WRITES = TableWrites([Parent.__tablename__])
 AT = datetime(2026, 11, 30, 4, 5, 6, tzinfo=UTC)
 
 
-pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
+#: On SQLite (on the driver's cursor) and on PostgreSQL (through the session).
+on_both = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
 
 
 @pytest.fixture
@@ -77,6 +80,7 @@ def _parent(id: str, name: str) -> dict[str, Any]:
     }
 
 
+@on_both
 def test_rows_read_back_as_the_session_writes_them(engine: sa.Engine) -> None:
     with Session(engine) as session:
         INSERT_PARENT.run(session, _parent("p1", "first"))
@@ -90,6 +94,7 @@ def test_rows_read_back_as_the_session_writes_them(engine: sa.Engine) -> None:
         assert stored.at.replace(tzinfo=UTC) == AT
 
 
+@on_both
 def test_the_statements_are_part_of_the_sessions_transaction(engine: sa.Engine) -> None:
     with Session(engine) as session:
         session.add(Parent(id="orm", name="by the unit of work", active=True))
@@ -102,6 +107,7 @@ def test_the_statements_are_part_of_the_sessions_transaction(engine: sa.Engine) 
         assert session.scalars(sa.select(Child.id)).all() == []
 
 
+@on_both
 def test_a_refused_statement_raises_sqlalchemys_error_and_keeps_the_transaction(
     engine: sa.Engine,
 ) -> None:
@@ -127,6 +133,7 @@ def test_a_refused_statement_raises_sqlalchemys_error_and_keeps_the_transaction(
             session.rollback()
 
 
+@on_both
 def test_writes_move_the_tables_counters_at_the_commit_only(engine: sa.Engine) -> None:
     before = WRITES.value
     with Session(engine) as session:
@@ -143,6 +150,7 @@ def test_writes_move_the_tables_counters_at_the_commit_only(engine: sa.Engine) -
     assert WRITES.value == before + 1, "a rollback, a read or another table moved it"
 
 
+@on_both
 def test_one_transaction_after_another_on_the_same_session(engine: sa.Engine) -> None:
     """The connection kept for a transaction is not used for the next one."""
     with Session(engine) as session:
@@ -156,6 +164,7 @@ def test_one_transaction_after_another_on_the_same_session(engine: sa.Engine) ->
         assert session.scalars(sa.select(Parent.id).order_by(Parent.id)).all() == ["p1", "p3"]
 
 
+@on_both
 def test_rows_read_hold_the_values_sqlalchemy_reads(engine: sa.Engine) -> None:
     every_column = sa.select(*PARENTS.columns).order_by(PARENTS.c.id)
     with Session(engine) as session:
@@ -182,3 +191,24 @@ def test_rows_read_hold_the_values_sqlalchemy_reads(engine: sa.Engine) -> None:
             (datetime, AT, dict, True),
             (type(None), None, type(None), False),
         ]
+
+
+def test_a_file_opened_read_only_refuses_as_the_session_would(tmp_path: Path) -> None:
+    """The fault a read-only file is (503 in the APIs), not a closed cursor's error, and the
+    connection is dropped so that the next one opens the file for writing."""
+    database = tmp_path / "read-only.db"
+    writable = make_engine(f"sqlite:///{database}")
+    _Base.metadata.create_all(writable)
+    writable.dispose()
+    read_only = make_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    try:
+        with Session(read_only) as session:
+            with pytest.raises(sa_exc.OperationalError) as refused:
+                INSERT_PARENT.run(session, _parent("p1", "refused"))
+            assert refused.value.connection_invalidated
+            fault = database_fault(refused.value)
+            assert fault is not None
+            assert fault.kind == "read_only"
+            session.rollback()
+    finally:
+        read_only.dispose()

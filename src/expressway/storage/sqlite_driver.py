@@ -256,13 +256,15 @@ class SessionStatement:
             compiled = self._compiled[dialect] = SqliteStatement(self.statement, dialect)
         cursor = driver.cursor()
         try:
-            rows = compiled.rows(cursor, values)
+            try:
+                rows = compiled.rows(cursor, values)
+            finally:
+                # Before a read-only connection is closed below: its cursor cannot be after.
+                cursor.close()
         except sqlite3.Error as exc:
             if is_read_only_error(exc):
                 connection.invalidate(exc)
             raise _as_sqlalchemy_error(exc, dialect) from exc
-        finally:
-            cursor.close()
         if self.table is not None:
             note_write(session, self.table)
         return rows
