@@ -75,10 +75,10 @@ def b64url(data: bytes) -> str:
 # --- the machine's ceiling ------------------------------------------------------------------
 
 
-def rs256_ceiling(seconds: float) -> dict[str, Any]:
+def rs256_ceiling(seconds: float, *, openssl: bool = True) -> dict[str, Any]:
     """RS256 signs and verifies per CPU-second of one core, timed in this process with
     ``cryptography`` (the library under Expressway's JOSE code), and ``openssl speed``'s
-    figures for the system's OpenSSL when it is installed."""
+    figures for the system's OpenSSL when it is installed (and ``openssl`` is set)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key()
     message = b"x" * 400  # about a JWT's signing input
@@ -101,7 +101,7 @@ def rs256_ceiling(seconds: float) -> dict[str, Any]:
         "signs_per_second": round(signs),
         "verifies_per_second": round(verifies),
         "tokens_per_second_per_core": round(per_token),
-        "openssl_speed": openssl_speed(seconds),
+        "openssl_speed": openssl_speed(seconds) if openssl else None,
     }
 
 
@@ -511,27 +511,31 @@ def main() -> None:
     ]
     if peer_missing is None:
         contenders.append(oidc_provider)
+    # The ceiling is timed again after each run: a shared machine's speed can drift by a third
+    # within minutes, so each run's share is taken against the ceilings timed just before and
+    # just after it, not against one timed minutes earlier.
+    before = ceiling["tokens_per_second_per_core"]
     with tempfile.TemporaryDirectory(prefix="token-bench-") as directory:
         scratch = Path(directory)
         for start in contenders:
             with start(scratch) as contender:
-                runs.append(
-                    measure(
-                        contender,
-                        scratch,
-                        connections=arguments.connections,
-                        seconds=arguments.seconds,
-                        warmup=arguments.warmup,
-                        most_per_second=ceiling["tokens_per_second_per_core"]
-                        * (os.cpu_count() or 1),
-                        profile=arguments.profile if contender.name != "oidc-provider" else None,
-                    )
+                run = measure(
+                    contender,
+                    scratch,
+                    connections=arguments.connections,
+                    seconds=arguments.seconds,
+                    warmup=arguments.warmup,
+                    most_per_second=ceiling["tokens_per_second_per_core"] * (os.cpu_count() or 1),
+                    profile=arguments.profile if contender.name != "oidc-provider" else None,
                 )
-    per_core_ceiling = ceiling["tokens_per_second_per_core"]
-    for run in runs:
-        run["share_of_rs256_ceiling_per_core"] = round(
-            run["requests_per_second_per_core"] / per_core_ceiling, 3
-        )
+            after = rs256_ceiling(arguments.ceiling_seconds, openssl=False)
+            around = (before + after["tokens_per_second_per_core"]) / 2
+            run["rs256_ceiling_per_core"] = round(around)
+            run["share_of_rs256_ceiling_per_core"] = round(
+                run["requests_per_second_per_core"] / around, 3
+            )
+            runs.append(run)
+            before = after["tokens_per_second_per_core"]
     peer = next((run for run in runs if run["server"] == "oidc-provider"), None)
     ratios = {
         run["server"]: round(run["requests_per_second"] / peer["requests_per_second"], 2)
@@ -559,7 +563,8 @@ def print_table(report: Mapping[str, Any]) -> None:
     print(
         f"RS256 ceiling, one core: {ceiling['signs_per_second']} signs/s, "
         f"{ceiling['verifies_per_second']} verifies/s, "
-        f"{ceiling['tokens_per_second_per_core']} tokens/s (one sign + one verify each)"
+        f"{ceiling['tokens_per_second_per_core']} tokens/s (one sign + one verify each; timed"
+        " again after each run, and each run's share taken against the mean of the two around it)"
     )
     if ceiling["openssl_speed"]:
         speed = ceiling["openssl_speed"]
@@ -569,7 +574,8 @@ def print_table(report: Mapping[str, Any]) -> None:
         )
     print(
         f"{'server':<14} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cores':>6}"
-        f" {'req/s/core':>10} {'ceiling':>8} {'RSS idle':>9} {'RSS load':>9} {'errors':>6}"
+        f" {'req/s/core':>10} {'ceiling':>8} {'share':>6} {'RSS idle':>9} {'RSS load':>9}"
+        f" {'errors':>6}"
         f" {'split':>9}"
     )
     for run in report["runs"]:
@@ -577,7 +583,7 @@ def print_table(report: Mapping[str, Any]) -> None:
             f"{run['server']:<14} {run['requests_per_second']:>8} {run['p50_ms']:>7}"
             f" {run['p95_ms']:>7} {run['p99_ms']:>7} {run['cpu_cores_used']:>6}"
             f" {run['requests_per_second_per_core']:>10}"
-            f" {run['share_of_rs256_ceiling_per_core']:>8.0%}"
+            f" {run['rs256_ceiling_per_core']:>8} {run['share_of_rs256_ceiling_per_core']:>6.0%}"
             f" {run['rss_idle_mb']:>9} {run['rss_peak_under_load_mb']:>9}"
             f" {run['non_2xx'] + run['socket_errors']:>6}"
             f" {'/'.join(str(n) for n in run['connections_per_process']):>9}"

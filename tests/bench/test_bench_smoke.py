@@ -47,6 +47,11 @@ def test_the_token_benchmark_runs_against_expressway_and_oidc_provider(tmp_path:
         assert run["token"]["alg"] == "RS256"
         # Every connection of the load was seen held by one of the server's processes.
         assert sum(run["connections_per_process"]) == document["connections"]
+        # Each run's share is of the ceiling timed around that run.
+        assert run["rs256_ceiling_per_core"] > 0
+        assert run["share_of_rs256_ceiling_per_core"] == pytest.approx(
+            run["requests_per_second_per_core"] / run["rs256_ceiling_per_core"], abs=0.002
+        )
 
 
 def test_the_express_configure_benchmark_times_successful_runs(tmp_path: Path) -> None:
