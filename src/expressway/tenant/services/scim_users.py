@@ -87,20 +87,20 @@ def new_scim_id() -> str:
 # --- Reading ---
 
 
-#: The query of :func:`group_memberships`, built once (it runs for every user answered).
-_MEMBERSHIPS = (
+#: The groups of the members a condition names, in the order a user's ``groups`` lists them.
+_GROUPS_OF_MEMBERS = (
     sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
     .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
-    .where(ScimGroupMemberRow.member_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
+)
+#: The query of :func:`group_memberships`, built once (it runs for every user answered).
+_MEMBERSHIPS = _GROUPS_OF_MEMBERS.where(
+    ScimGroupMemberRow.member_id.in_(sa.bindparam("ids", expanding=True))
 )
 #: The same for one user (a lookup's, a read's, a write's answer), on SQLite's cursor: through
 #: the session, the query cost a lookup a fifth of its CPU.
 _MEMBERSHIPS_OF_ONE = SessionStatement(
-    sa.select(ScimGroupMemberRow.member_id, ScimGroupRow.id, ScimGroupRow.display_name)
-    .join(ScimGroupRow, ScimGroupRow.id == ScimGroupMemberRow.group_id)
-    .where(ScimGroupMemberRow.member_id == sa.bindparam("id"))
-    .order_by(ScimGroupRow.display_name_key, ScimGroupRow.id)
+    _GROUPS_OF_MEMBERS.where(ScimGroupMemberRow.member_id == sa.bindparam("id"))
 )
 
 

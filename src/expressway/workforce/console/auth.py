@@ -152,7 +152,9 @@ def sign_in(org: str, request: Request, form: Annotated[Form, Depends(read_form)
     checked = hashing.check_password(stored, password)
     with runtime.sessions() as session:
         found = _org(session, org)
-        user, failure = users.authenticate(session, found.id, username, password, checked)
+        user, failure = users.authenticate(
+            users.find_by_login(session, found.id, username), password, checked
+        )
         if failure is not None or user is None:
             _log_failure(session, found, now, client, user, username, failure or "")
             session.commit()

@@ -462,7 +462,7 @@ def _sign_in(
         found = users_service.find_by_login(session, org.id, username)
         throttling.unlock_if_due(session, policy, found, now, client)
         user, failure = users_service.authenticate(
-            session, org.id, username, _form_text(form, "password", 256), checked
+            found, _form_text(form, "password", 256), checked
         )
         if failure is not None or user is None:
             _log_sign_in_failure(session, request, org, user, username, failure or "", now)

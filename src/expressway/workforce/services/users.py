@@ -104,14 +104,13 @@ def stored_password_hash(session: Session, org_id: str, login: str) -> str | Non
 
 
 def authenticate(
-    session: Session,
-    org_id: str,
-    login: str,
+    user: UserRow | None,
     password: str,
     checked: hashing.PasswordCheck | None = None,
 ) -> tuple[UserRow | None, str | None]:
-    """The user these credentials prove, or the reason they do not (for the System Log): the
-    rule of the org's login page and of its admin console.
+    """Whether ``user`` (:func:`find_by_login`'s, in the sign-in's transaction; None for an
+    unknown login) is proven by ``password``: the user, or the reason not (for the System Log);
+    the rule of the org's login page and of its admin console.
 
     ``checked`` is the check made before the transaction (against
     :func:`stored_password_hash`); it is made again when the user or their hash changed since.
@@ -119,7 +118,6 @@ def authenticate(
     tell which logins exist. A hash made with other Argon2id parameters is renewed here, the
     one moment the password is known.
     """
-    user = find_by_login(session, org_id, login)
     stored = user.password_hash if user is not None else None
     if checked is None or checked.stored_hash != stored:
         checked = hashing.check_password(stored, password)
