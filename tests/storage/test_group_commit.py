@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -142,3 +143,16 @@ def test_apply_now_writes_on_the_event_loop_and_hands_over_what_it_cannot() -> N
     assert in_thread.batches == [[7]]
     assert threading.main_thread().name not in in_thread.threads
     assert (writes.batches, writes.batches_now) == (2, 1)
+
+
+def test_batches_are_written_by_the_executor_given() -> None:
+    """A writer that must wait for one lock takes its batches in one thread of its own."""
+    recorder = Recorder()
+    with ThreadPoolExecutor(1, thread_name_prefix="one-writer") as executor:
+        writes = GroupCommit(recorder, executor=executor)
+
+        async def main() -> list[int]:
+            return list(await asyncio.gather(*(writes.submit(n) for n in range(10))))
+
+        assert asyncio.run(main()) == [n * 2 for n in range(10)]
+    assert recorder.threads == {"one-writer_0"}

@@ -1,5 +1,6 @@
 """Statements run in a session's transaction outside the session's execution
-(:class:`expressway.storage.sqlite_driver.SessionStatement`): on SQLite on the driver's cursor,
+(:class:`expressway.storage.sqlite_driver.SessionStatement`), and savepoints in it
+(:func:`~expressway.storage.sqlite_driver.savepoint`): on SQLite on the driver's cursor,
 elsewhere through the session, with the same outcome either way."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from expressway.storage.engine import make_engine
 from expressway.storage.faults import database_fault
-from expressway.storage.sqlite_driver import SessionStatement, on_sqlite_driver
+from expressway.storage.sqlite_driver import SessionStatement, on_sqlite_driver, savepoint
 from expressway.storage.table_writes import TableWrites
 from expressway.storage.types import UTCDateTime
 from tests.conftest import BACKENDS
@@ -212,3 +213,80 @@ def test_a_file_opened_read_only_refuses_as_the_session_would(tmp_path: Path) ->
             session.rollback()
     finally:
         read_only.dispose()
+
+
+@on_both
+def test_a_savepoint_undoes_its_own_block_only(engine: sa.Engine) -> None:
+    """A batch of requests in one transaction, each in a savepoint: the refused one's writes,
+    by statement and by the unit of work, are undone; what came before and after stands."""
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "before"))
+        with savepoint(session):
+            INSERT_PARENT.run(session, _parent("p2", "kept"))
+            session.add(Child(id="c2", parent_id="p2"))  # flushed inside, at the block's end
+
+        def refused() -> None:
+            with savepoint(session):
+                INSERT_PARENT.run(session, _parent("p3", "undone"))
+                session.add(Parent(id="p4", name="undone too", active=True))
+                session.flush()
+                INSERT_CHILD.run(session, {"id": "c3", "parent_id": "p3"})
+                raise LookupError("refused")
+
+        with pytest.raises(LookupError):
+            refused()
+        # The objects the session held may carry what was undone: it holds none.
+        assert list(session.identity_map.values()) == []
+        with savepoint(session):
+            INSERT_PARENT.run(session, _parent("p5", "after"))
+        session.commit()
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Parent.id).order_by(Parent.id)).all() == [
+            "p1",
+            "p2",
+            "p5",
+        ]
+        assert session.scalars(sa.select(Child.id)).all() == ["c2"]
+
+
+@on_both
+def test_a_refused_statement_in_a_savepoint_undoes_the_block_and_the_transaction_goes_on(
+    engine: sa.Engine,
+) -> None:
+    """A uniqueness refusal inside the block (on PostgreSQL it would abort a transaction with
+    no savepoint) undoes the block alone; the transaction commits the rest."""
+    with Session(engine) as session:
+        INSERT_PARENT.run(session, _parent("p1", "taken"))
+
+        def refused() -> None:
+            with savepoint(session):
+                INSERT_PARENT.run(session, _parent("p2", "free"))
+                INSERT_PARENT.run(session, _parent("p3", "taken"))
+
+        with pytest.raises(sa_exc.IntegrityError):
+            refused()
+        with savepoint(session):
+            INSERT_PARENT.run(session, _parent("p4", "also free"))
+        session.commit()
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Parent.id).order_by(Parent.id)).all() == ["p1", "p4"]
+
+
+@on_both
+def test_pending_changes_before_a_savepoint_are_kept_when_it_is_undone(
+    engine: sa.Engine,
+) -> None:
+    with Session(engine) as session:
+        session.add(Parent(id="orm", name="pending before the savepoint", active=True))
+
+        def refused() -> None:
+            with savepoint(session):
+                INSERT_CHILD.run(session, {"id": "c1", "parent_id": "orm"})
+                raise LookupError("refused")
+
+        with pytest.raises(LookupError):
+            refused()
+        session.commit()
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Parent.id)).all() == ["orm"]
+        assert session.scalars(sa.select(Child.id)).all() == []

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -72,11 +73,14 @@ class GroupCommit(Generic[ItemT, ResultT]):
         *,
         apply_now: Callable[[Sequence[ItemT]], Sequence[ResultT] | None] | None = None,
         max_batch: int = MAX_BATCH,
+        executor: Executor | None = None,
     ) -> None:
         self.apply = apply
         #: Tries a batch on the event loop without waiting; None when it could not.
         self.apply_now = apply_now
         self.max_batch = max_batch
+        #: Where ``apply`` runs: these threads, or (None) the server's thread pool.
+        self.executor = executor
         # One queue per event loop: a server has one, but an application object can be served
         # by several in turn (a test client's portal), and a future belongs to its loop.
         self._queues: weakref.WeakKeyDictionary[
@@ -102,6 +106,12 @@ class GroupCommit(Generic[ItemT, ResultT]):
             queue.task = loop.create_task(self._write_batches(queue))
         return await future
 
+    async def _apply(self, items: Sequence[ItemT]) -> Sequence[ResultT]:
+        if self.executor is None:
+            return await run_in_threadpool(self.apply, items)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.apply, items)
+
     async def _write_batches(self, queue: _LoopQueue[ItemT, ResultT]) -> None:
         batch: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         try:
@@ -120,7 +130,7 @@ class GroupCommit(Generic[ItemT, ResultT]):
                     if results is not None:
                         self.batches_now += 1
                     else:
-                        results = await run_in_threadpool(self.apply, items)
+                        results = await self._apply(items)
                     if len(results) != len(batch):
                         raise RuntimeError("a batch's results do not match its items")
                 except Exception as exc:  # every waiter gets the batch's failure

@@ -288,3 +288,81 @@ def _connections(session: Session) -> tuple[sa.Connection, sqlite3.Connection | 
         raise TypeError("SQLite's own driver gave no sqlite3 connection")
     session.info[_CONNECTIONS] = (session.get_transaction(), connection, driver)
     return connection, driver
+
+
+#: The name of :func:`savepoint`'s savepoints (SQLite lets a name be reused by nested ones).
+_SAVEPOINT = "expressway_item"
+
+
+class SavepointLost(Exception):
+    """What a :func:`savepoint`'s block wrote could not be undone (the connection failed while
+    rolling back to it): the transaction may hold it still, and must be rolled back whole."""
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint in ``session``'s transaction (begun if it was not): what the block wrote is
+    kept when it ends normally and undone when it raises (the exception goes on, or
+    :class:`SavepointLost` if the undoing failed), while the transaction and what was written
+    before the block stay.
+
+    For a batch of requests written in one transaction (:mod:`~expressway.storage.group_commit`)
+    each in a savepoint of its own, so that one refused request undoes only its own writes. The
+    session's pending changes are flushed before the savepoint and the block's before its end,
+    so each lands on its own side. After an undone block the session holds no objects
+    (``expunge_all``): the objects it held may carry what was undone, and are to be read again.
+
+    On SQLite's own driver the savepoint is two statements on the cursor of the session's
+    connection; SQLAlchemy's ``begin_nested`` (used on any other database) and its bookkeeping
+    cost more than a SCIM create's inserts. The session does not know of the savepoint: no other
+    savepoint of it may begin or end inside the block."""
+    if session.autoflush:
+        session.flush()
+    connection, driver = _connections(session)
+    if driver is None:
+        nested = session.begin_nested()
+        try:
+            yield
+            nested.commit()
+        except BaseException:
+            _undo(nested.rollback, session)
+            raise
+        return
+    cursor = driver.cursor()
+    try:
+        _savepoint_statement(cursor, f"SAVEPOINT {_SAVEPOINT}", connection)
+        try:
+            yield
+            session.flush()
+        except BaseException:
+
+            def rollback() -> None:
+                _savepoint_statement(cursor, f"ROLLBACK TO {_SAVEPOINT}", connection)
+                _savepoint_statement(cursor, f"RELEASE {_SAVEPOINT}", connection)
+
+            _undo(rollback, session)
+            raise
+        try:
+            _savepoint_statement(cursor, f"RELEASE {_SAVEPOINT}", connection)
+        except Exception as exc:
+            # Still open, the savepoint would be committed with the transaction.
+            raise SavepointLost("a savepoint could not be released") from exc
+    finally:
+        cursor.close()
+
+
+def _undo(rollback: Callable[[], None], session: Session) -> None:
+    try:
+        rollback()
+    except Exception as exc:
+        raise SavepointLost("a savepoint could not be rolled back") from exc
+    session.expunge_all()
+
+
+def _savepoint_statement(cursor: sqlite3.Cursor, sql: str, connection: sa.Connection) -> None:
+    # These statements write nothing: a read-only file is found (and its connection dropped)
+    # by the block's own writes, which run on the same connection.
+    try:
+        cursor.execute(sql)
+    except sqlite3.Error as exc:
+        raise _as_sqlalchemy_error(exc, connection.dialect) from exc

@@ -143,9 +143,9 @@ def fast_path_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ScimAc
     answers: list[tuple[str, ScimAccess]] = []
     real = fast_path._answer
 
-    def spy(access: ScimAccess, handler: Any) -> Any:
+    def spy(access: ScimAccess, handler: Any, *batch: Any) -> Any:
         answers.append((threading.current_thread().name, access))
-        return real(access, handler)
+        return real(access, handler, *batch)
 
     monkeypatch.setattr(fast_path, "_answer", spy)
     return answers

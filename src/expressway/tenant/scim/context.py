@@ -178,36 +178,41 @@ class ScimAccess:
     def open(self) -> Iterator[Scim]:
         """A valid token of the URL's connection holding the scope (any valid token when
         ``None``); yields the request's context, committed when the block ends normally."""
-        request, scope, runtime = self.request, self.scope, self.runtime
-        token = _bearer_token(request)
         if self.reads:
-            session = runtime.read_only_sessions()
+            session = self.runtime.read_only_sessions()
         elif self.wait:
-            session = runtime.sessions()
+            session = self.runtime.sessions()
         else:
-            session = runtime.no_wait_sessions()
+            session = self.runtime.no_wait_sessions()
         try:
-            found = _authenticate(self.credentials, session, runtime, self.connection_id, token)
-            if scope is not None and scope not in found.token.scopes:
-                raise forbidden(f"the token lacks the scope {scope}")
-            if self.reads:
-                if not self.may_write and connections.needs_use_mark(
-                    found.token, runtime.clock.now()
-                ):
-                    raise WriteNeeded
-                _mark_used(runtime, None, found.token)
-            request.state.scim_connection_name = found.connection.name
-            request.state.scim_token_id = found.token.token_id
-            yield Scim(session, runtime, request, found.connection, found.config, found.token)
-            if not self.reads:
-                # Last, so that on PostgreSQL the token's row is locked only while committing.
-                _mark_used(runtime, session, found.token)
+            with self.joined(session) as ctx:
+                yield ctx
             session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def joined(self, session: Session) -> Iterator[Scim]:
+        """:meth:`open` in ``session``'s transaction, which its owner commits: for a request
+        written in a batch of them (:mod:`~expressway.tenant.scim.fast_path`)."""
+        request, scope, runtime = self.request, self.scope, self.runtime
+        token = _bearer_token(request)
+        found = _authenticate(self.credentials, session, runtime, self.connection_id, token)
+        if scope is not None and scope not in found.token.scopes:
+            raise forbidden(f"the token lacks the scope {scope}")
+        if self.reads:
+            if not self.may_write and connections.needs_use_mark(found.token, runtime.clock.now()):
+                raise WriteNeeded
+            _mark_used(runtime, None, found.token)
+        request.state.scim_connection_name = found.connection.name
+        request.state.scim_token_id = found.token.token_id
+        yield Scim(session, runtime, request, found.connection, found.config, found.token)
+        if not self.reads:
+            # Last, so that on PostgreSQL the token's row is locked only while committing.
+            _mark_used(runtime, session, found.token)
 
 
 def uses(scope: str | None = None) -> Any:
