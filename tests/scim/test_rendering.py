@@ -90,15 +90,18 @@ optional_user_attributes = st.fixed_dictionaries(
 memberships = st.lists(st.tuples(st.uuids(), text), max_size=3)
 
 
-def stored_user(attributes: dict[str, Any]) -> dict[str, Any]:
+def user_resource(attributes: dict[str, Any]) -> UserResource:
     schemas = [USER, ENTERPRISE] if ENTERPRISE in attributes else [USER]
     payload = {"schemas": schemas, "userName": "bjensen@example.com", **attributes}
-    resource = read_resource(
+    return read_resource(
         UserResource,
         complete_user_payload(payload, f"{BASE_URL}/Users"),
         Context.RESOURCE_CREATION_REQUEST,
     )
-    return stored_form(resource)
+
+
+def stored_user(attributes: dict[str, Any]) -> dict[str, Any]:
+    return stored_form(user_resource(attributes))
 
 
 def kind_name(model: type[UserResource] | type[GroupResource]) -> str:
@@ -157,6 +160,45 @@ def test_a_stored_user_renders_as_the_models_render_it(
         assert json.dumps(body) == json.dumps(
             validated(UserResource, stored, "groups", items, context)
         )
+
+
+def _as_a_response_dumps_it(resource: UserResource | GroupResource) -> dict[str, Any]:
+    """The stored form's definition: the resource as a response dumps it, without what the
+    server computes."""
+    dumped = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=POLICY)
+    for computed in ("id", "meta", "groups", "members"):
+        dumped.pop(computed, None)
+    return dumped
+
+
+@settings(max_examples=150, deadline=None)
+@given(optional_user_attributes)
+def test_the_stored_form_of_a_user_is_its_response_dump(attributes: dict[str, Any]) -> None:
+    """The plain dump with what a response never returns unasked taken out (the password) is
+    the response's dump, key for key and in the same order."""
+    resource = user_resource(attributes)
+    stored = stored_form(resource)
+    assert json.dumps(stored) == json.dumps(_as_a_response_dumps_it(resource))
+    assert "password" not in stored
+
+
+def test_the_stored_form_of_a_group_is_its_response_dump() -> None:
+    resource = read_resource(
+        GroupResource,
+        {
+            "schemas": [GROUP],
+            "displayName": "Engineering",
+            "externalId": "eng",
+            "members": [{"value": "u1", "type": "User"}],
+        },
+        Context.RESOURCE_CREATION_REQUEST,
+    )
+    assert stored_form(resource) == _as_a_response_dumps_it(resource)
+    assert stored_form(resource) == {
+        "schemas": [GROUP],
+        "externalId": "eng",
+        "displayName": "Engineering",
+    }
 
 
 @settings(max_examples=50, deadline=None)

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import itertools
 import threading
-import weakref
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 _names = itertools.count()
-#: Every counter of this process, for :func:`note_write`.
-_counters: weakref.WeakSet[TableWrites] = weakref.WeakSet()
+#: The counters of each table, for :func:`note_write` (a SCIM create notes four writes). A
+#: counter lives as long as the process: the session events it listens to hold it.
+_counters_of: defaultdict[str, list[TableWrites]] = defaultdict(list)
 
 
 class TableWrites:
@@ -40,7 +41,8 @@ class TableWrites:
         event.listen(Session, "do_orm_execute", self._on_execute)
         event.listen(Session, "after_commit", self._after_commit)
         event.listen(Session, "after_rollback", self._after_rollback)
-        _counters.add(self)
+        for table in self.tables:
+            _counters_of[table].append(self)
 
     def note(self, session: Session, table: str) -> None:
         """Move at ``session``'s commit if ``table`` is one of this counter's."""
@@ -71,5 +73,5 @@ def note_write(session: Session, table: str) -> None:
     """Note that ``session``'s transaction wrote ``table`` by a statement that did not go
     through the session (:class:`~expressway.storage.sqlite_driver.SessionStatement`): every
     counter of that table moves at the commit, as it would for the session's own statements."""
-    for counter in list(_counters):
+    for counter in _counters_of.get(table, ()):
         counter.note(session, table)
