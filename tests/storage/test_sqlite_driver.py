@@ -265,21 +265,6 @@ def test_a_session_that_may_not_wait_is_refused_at_once_and_rolls_back_nothing(
     assert _ids(engine) == ["y"]
 
 
-def test_the_pool_gives_the_connection_used_last_whose_page_cache_is_current(
-    engine: sa.Engine,
-) -> None:
-    """Each SQLite connection drops its page cache when another wrote since its last
-    transaction: the pool gives the connection used last, not each in turn."""
-    first, second = engine.connect(), engine.connect()
-    drivers = [first.connection.driver_connection, second.connection.driver_connection]
-    first.close()
-    second.close()
-    with engine.connect() as again:
-        assert again.connection.driver_connection is drivers[1]
-    with engine.connect() as again:
-        assert again.connection.driver_connection is drivers[1]
-
-
 def test_temporary_data_is_kept_in_memory(engine: sa.Engine) -> None:
     """Savepoints' journals (a batch of SCIM creates) and sorts never become files."""
     with engine.connect() as connection:

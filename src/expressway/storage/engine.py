@@ -49,12 +49,6 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            # The connection used last is the one given next. Each SQLite connection has its own
-            # page cache, which it drops whole when it finds that another connection wrote since
-            # its last transaction; taken in turns (the pool's default order), every connection
-            # found so and read its pages again from the file: 11 reads (pread) a SCIM create
-            # against 1.3 taken last-first (strace, 20,000 users).
-            pool_use_lifo=True,
         )
 
         @event.listens_for(engine, "connect")

@@ -164,9 +164,6 @@ class ScimAccess:
     #: write lock. A read that may not, and has to, raises :class:`WriteNeeded` before anything
     #: else is done.
     may_write: bool = True
-    #: Whether a write transaction waits for SQLite's write lock; when it may not,
-    #: :class:`~expressway.storage.engine.WriteLockTaken` comes out at once if it is taken.
-    wait: bool = True
 
     @property
     def reads(self) -> bool:
@@ -178,12 +175,8 @@ class ScimAccess:
     def open(self) -> Iterator[Scim]:
         """A valid token of the URL's connection holding the scope (any valid token when
         ``None``); yields the request's context, committed when the block ends normally."""
-        if self.reads:
-            session = self.runtime.read_only_sessions()
-        elif self.wait:
-            session = self.runtime.sessions()
-        else:
-            session = self.runtime.no_wait_sessions()
+        runtime = self.runtime
+        session = runtime.read_only_sessions() if self.reads else runtime.sessions()
         try:
             with self.joined(session) as ctx:
                 yield ctx

@@ -221,7 +221,9 @@ class ScimFastPath:
                     return [None]
                 session.commit()
                 return [answer]
-            answers = [_answer_alone(access, handler, session) for access, handler in creates]
+            answers = [
+                _answer_in_savepoint(access, handler, session) for access, handler in creates
+            ]
             session.commit()
         except Exception as exc:
             session.rollback()
@@ -280,7 +282,9 @@ def _answer(
         return None
 
 
-def _answer_alone(access: ScimAccess, handler: Handler, session: Session) -> ScimResponse | None:
+def _answer_in_savepoint(
+    access: ScimAccess, handler: Handler, session: Session
+) -> ScimResponse | None:
     """:func:`_answer` in a savepoint of ``session``'s transaction, undone when the answer is
     None; :class:`SavepointLost` goes up (the transaction then holds what was not undone)."""
     try:
