@@ -20,10 +20,11 @@ in the database; a batch that fails fails every request in it, with the batch's 
 nothing of it stands (one transaction). A request cancelled while its batch is in flight (its
 client went away) does not stop the batch.
 
-A batch is written by ``apply`` in the thread pool, since a transaction can wait (for a lock,
-for the network). Where a batch can be tried without waiting, ``apply_now`` tries it on the event
-loop first and answers ``None`` when it cannot write at once, and only then does ``apply`` take
-it. The token endpoint on SQLite does so: its batch is a few statements on the driver's cursor,
+A batch is written by ``apply`` in the thread pool (or in the threads given: the SCIM creates'
+one writer thread), since a transaction can wait (for a lock, for the network). Where a batch
+can be tried without waiting, ``apply_now`` tries it on the event loop first and answers
+``None`` when it cannot write at once, and only then does ``apply`` take it. The token endpoint
+and the SCIM creates on SQLite do so. The token's batch is a few statements on the driver's cursor,
 and handing it to a thread cost more than writing it (waking the thread, the pool's bookkeeping,
 and the two threads taking turns at the interpreter lock): on the event loop, with the write lock
 tried without waiting, a token took 11% less CPU (0.677-0.700 against 0.609-0.626 ms, two
