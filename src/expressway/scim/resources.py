@@ -175,9 +175,9 @@ def _withheld(model: type[ScimModel]) -> _Withheld:
     (``returned: never`` or ``request``), and those holding sub-models that have such keys."""
     plan: _Withheld = {}
     info = model.__scim_info__
-    for key, field_name in (*info.alias_to_field.items(), *((f, f) for f in model.model_fields)):
-        if field_name not in model.model_fields:
-            continue
+    # A dump's keys are the attributes' aliases (an extension's is its URN), as the models'
+    # own response dump maps them back to their fields.
+    for key, field_name in info.alias_to_field.items():
         if model.get_field_annotation(field_name, Returned) in (Returned.never, Returned.request):
             plan[key] = None
             continue

@@ -34,6 +34,7 @@ the two paths' answers header by header (``tests/tenant/scim/test_fast_path.py``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -51,7 +52,7 @@ from expressway.scim.errors import ScimError
 from expressway.storage.engine import WriteLockTaken
 from expressway.storage.faults import database_fault
 from expressway.storage.group_commit import GroupCommit
-from expressway.storage.sqlite_driver import savepoint
+from expressway.storage.sqlite_driver import SavepointLost, savepoint
 from expressway.tenant.errors import TenantError
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.scim import users
@@ -213,17 +214,11 @@ class ScimFastPath:
                 session.connection()  # BEGIN IMMEDIATE
             except WriteLockTaken:
                 return None
-            if len(creates) == 1:
-                [(access, handler)] = creates
-                answer = _answer(access, handler, session)
-                if answer is None:
-                    session.rollback()
-                    return [None]
-                session.commit()
-                return [answer]
-            answers = [
-                _answer_in_savepoint(access, handler, session) for access, handler in creates
-            ]
+            several = len(creates) > 1
+            answers = [_answer(access, handler, session, several) for access, handler in creates]
+            if not several and answers[0] is None:
+                session.rollback()
+                return answers
             session.commit()
         except Exception as exc:
             session.rollback()
@@ -261,44 +256,31 @@ async def _create(receive: Receive, read: list[Message]) -> Handler | None:
 
 
 def _answer(
-    access: ScimAccess, handler: Handler, session: Session | None = None
+    access: ScimAccess,
+    handler: Handler,
+    session: Session | None = None,
+    in_savepoint: bool = False,
 ) -> ScimResponse | None:
     """The handler's answer in its committed transaction, or None when it refused or failed
     (the transaction was then rolled back, and the full stack does the request again).
     :class:`WriteNeeded` goes up: the request is to be done again where it may write.
 
     Given a ``session``, in its transaction, which its owner commits (or rolls back when the
-    answer is None): the answer stands only once it has."""
+    answer is None): the answer stands only once it has. ``in_savepoint``: in a savepoint of
+    that transaction, undone when the answer is None; :class:`SavepointLost` goes up (the
+    transaction then holds what could not be undone)."""
     try:
         if session is None:
             with access.open() as ctx:
                 return handler(ctx)
-        with access.joined(session) as ctx:
+        undoable = savepoint(session) if in_savepoint else contextlib.nullcontext()
+        with undoable, access.joined(session) as ctx:
             return handler(ctx)
-    except (WriteNeeded, WriteLockTaken):
+    except (WriteNeeded, WriteLockTaken, SavepointLost):
         raise
     except Exception as exc:
         _hand_down(exc)
         return None
-
-
-def _answer_in_savepoint(
-    access: ScimAccess, handler: Handler, session: Session
-) -> ScimResponse | None:
-    """:func:`_answer` in a savepoint of ``session``'s transaction, undone when the answer is
-    None; :class:`SavepointLost` goes up (the transaction then holds what was not undone)."""
-    try:
-        with savepoint(session):
-            answer = _answer(access, handler, session)
-            if answer is None:
-                raise _Undo
-            return answer
-    except _Undo:
-        return None
-
-
-class _Undo(Exception):
-    """Undoes the savepoint of a create that was refused."""
 
 
 def _hand_down(exc: Exception) -> None:
