@@ -9,7 +9,6 @@ or keep anything of a batch that failed.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -25,7 +24,7 @@ from expressway.tenant.authn import batched_exchanges, client_authentication
 from expressway.tenant.rows import LogEventRow, UsedAssertionRow
 from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant
-from tests.tenant.machines import Machine
+from tests.tenant.machines import Machine, exchange_concurrently
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
 
@@ -34,16 +33,7 @@ CLIENT_IP = "203.0.113.9"
 
 
 def _concurrently(tenant: Tenant, forms: list[dict[str, str]]) -> list[httpx.Response]:
-    async def send_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=tenant.http.app, client=(CLIENT_IP, 4711))
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://localhost:8401"
-        ) as client:
-            return list(
-                await asyncio.gather(*(client.post("/oauth/token", data=form) for form in forms))
-            )
-
-    return asyncio.run(send_all())
+    return exchange_concurrently(tenant, forms, CLIENT_IP)
 
 
 def _count(tenant: Tenant, *where: Any) -> int:

@@ -19,17 +19,20 @@ event loop itself when the write lock is free (in a thread, which waits for it, 
 not); on PostgreSQL, through a session in a thread.
 
 What the cache lacks (a client not read yet, or an entry past its time to live) is read first,
-in the thread pool, by a read that never waits for the write lock. This path only ever answers
-success: any refusal (which must be counted and logged as always), a throttled client or a
-replayed ``jti`` hands the request to the token endpoint's ordinary path
-(:func:`expressway.tenant.authn.endpoints._token`), which decides it in a transaction of its own
-as it would have anyway. Nothing of this path stands when it hands over: its token was never
+in the thread pool, by a read that never waits for the write lock, once for all the requests that
+lack it at the same time; an entry in use is read again in the background before it expires.
+This path only ever answers success: any refusal (which must be counted and logged as always),
+a throttled client or a replayed ``jti`` hands the request to the token endpoint's ordinary path
+(:func:`expressway.tenant.authn.endpoints._token`), which decides it in a transaction of its
+own as it would have anyway. Nothing of this path stands when it hands over: its token was never
 sent, and it wrote nothing for the request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +79,8 @@ from expressway.tenant.rows import AttemptCounterRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import throttling
 
+logger = logging.getLogger("expressway.tenant")
+
 
 @dataclass(frozen=True)
 class _Exchange:
@@ -120,10 +125,14 @@ async def try_exchange(
     if cached is None or (audience and cache.cached_api_grant(client_id, audience) is None):
         # Not cached yet, or no longer: read it in the thread pool (a read, which never waits
         # for the write lock) rather than hand the request to the ordinary path, which would
-        # take the lock. When an entry expires, every request in flight for the client is here.
-        cached = await run_in_threadpool(_read_through, runtime, client_id, audience)
+        # take the lock; once for all the requests that need it now. Shielded: a request that
+        # goes away leaves the read to the others.
+        cached = await asyncio.shield(_reading(runtime, cache, client_id, audience, again=False))
         if cached is None:
             return None
+    elif cache.due(client_id, audience):
+        # Read again in the background, ahead of its expiry, while requests go on using it.
+        _reading(runtime, cache, client_id, audience, again=True)
     try:
         verified = check_client_assertion(
             assertion,
@@ -164,15 +173,63 @@ async def try_exchange(
     return exchange.body(token) if token is not None else None
 
 
+def _reading(
+    runtime: TenantRuntime,
+    cache: hot_rows.HotRows,
+    client_id: str,
+    audience: str | None,
+    *,
+    again: bool,
+) -> asyncio.Task[hot_rows.CachedClient | None]:
+    """The read of the client, and of its grant for ``audience``, in the thread pool: the one
+    under way if there is one, else a new one (which reads them ``again`` even if cached)."""
+    loop = asyncio.get_running_loop()
+    key = (client_id, audience)
+    task = cache.reads.get(key)
+    if task is not None and task.get_loop() is loop:
+        return task
+    task = loop.create_task(
+        run_in_threadpool(_read_through, runtime, cache, client_id, audience, again)
+    )
+    cache.reads[key] = task
+    task.add_done_callback(partial(_read_done, cache.reads, key, again))
+    return task
+
+
+def _read_done(
+    reads: dict[tuple[str, str | None], asyncio.Task[hot_rows.CachedClient | None]],
+    key: tuple[str, str | None],
+    background: bool,
+    task: asyncio.Task[hot_rows.CachedClient | None],
+) -> None:
+    if reads.get(key) is task:
+        del reads[key]
+    if task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None and background:
+        # No request waits for it to answer the fault (those waiting for a read that is not
+        # ahead of time do, with the 503 of a database fault); the entry is read when it expires.
+        logger.warning(
+            "could not read client %s again for the token endpoint's cache: %s",
+            key[0],
+            failure,
+            exc_info=failure,
+        )
+
+
 def _read_through(
-    runtime: TenantRuntime, client_id: str, audience: str | None
+    runtime: TenantRuntime,
+    cache: hot_rows.HotRows,
+    client_id: str,
+    audience: str | None,
+    again: bool,
 ) -> hot_rows.CachedClient | None:
     """The client, with its API grant for ``audience`` put in the cache too."""
-    cache = hot_rows.for_sessions(runtime.sessions)
     with runtime.read_only_sessions() as reading:
-        cached = cache.client(reading, client_id)
+        cached = cache.client(reading, client_id, again=again)
         if cached is not None and audience:
-            cache.api_grant(reading, client_id, audience)
+            cache.api_grant(reading, client_id, audience, again=again)
     return cached
 
 

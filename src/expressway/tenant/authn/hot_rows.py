@@ -17,6 +17,13 @@ How stale an entry can be:
   credential, a removed client grant or API can thus still be honoured by the other replicas
   for that long, never longer.
 
+An entry in use is read again before it expires: past :data:`REFRESH_AFTER_SECONDS`,
+:meth:`HotRows.due` tells the token endpoint to have it read in the background while requests go
+on using it (:mod:`batched_exchanges`), so a client in steady use never finds its entry gone, and
+the requests in flight when it would have expired do not all read it at once. A read in the
+background that fails is logged; the entry stays in use until it expires, and the next request
+tries again.
+
 What is never cached: the ``jti`` of an assertion (replays are refused by the database, across
 replicas), the throttling counters, and whether a credential has expired (checked against the
 clock on every request).
@@ -24,6 +31,7 @@ clock on every request).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Callable
@@ -48,6 +56,8 @@ from expressway.tenant.rows import (
 #: Seconds an entry is used before it is read again: how late a change made by another replica
 #: is seen here.
 TTL_SECONDS = 2.0
+#: Seconds after which an entry still in use is due to be read again, ahead of its expiry.
+REFRESH_AFTER_SECONDS = 1.5
 #: Entries kept per tenant at most; past it, the cache starts over (entries are only made for
 #: rows that exist, so this bounds memory, not correctness).
 MAX_ENTRIES = 4096
@@ -65,6 +75,7 @@ class _Entry:
     value: Any
     generation: int
     expires: float
+    refresh_at: float
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,10 @@ class HotRows:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, ...], _Entry] = {}
+        #: The reads under way on the event loop, by client and audience, that the requests
+        #: needing the same rows wait for instead of reading them again
+        #: (:func:`~expressway.tenant.authn.batched_exchanges.try_exchange`).
+        self.reads: dict[tuple[str, str | None], asyncio.Task[CachedClient | None]] = {}
 
     def _peek(self, key: tuple[str, ...]) -> Any:
         entry = self._entries.get(key)
@@ -128,18 +143,35 @@ class HotRows:
             return entry.value
         return None
 
-    def _get(self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
-        cached: T | None = self._peek(key)
-        if cached is not None:
-            return cached
+    def _get(
+        self, key: tuple[str, ...], load: Callable[[], T | None], *, again: bool = False
+    ) -> T | None:
+        if not again:
+            cached: T | None = self._peek(key)
+            if cached is not None:
+                return cached
         generation = _generation.value
         read_at = monotonic()
         loaded = load()
         if loaded is not None and generation == _generation.value:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[key] = _Entry(loaded, generation, read_at + TTL_SECONDS)
+            self._entries[key] = _Entry(
+                loaded, generation, read_at + TTL_SECONDS, read_at + REFRESH_AFTER_SECONDS
+            )
         return loaded
+
+    def due(self, client_id: str, audience: str | None) -> bool:
+        """Whether the client's entry, or that of its grant for ``audience``, is old enough to be
+        read again (:data:`REFRESH_AFTER_SECONDS`)."""
+        now = monotonic()
+        entry = self._entries.get(("client", client_id))
+        if entry is not None and entry.refresh_at <= now:
+            return True
+        if audience:
+            entry = self._entries.get(("api_grant", client_id, audience))
+            return entry is not None and entry.refresh_at <= now
+        return False
 
     def cached_client(self, client_id: str) -> CachedClient | None:
         """The client if the cache holds it now; None when it must be read (:meth:`client`)."""
@@ -151,15 +183,24 @@ class HotRows:
         cached: ApiGrant | None = self._peek(("api_grant", client_id, audience))
         return cached
 
-    def client(self, session: Session, client_id: str) -> CachedClient | None:
-        """The client and its activated keys, or None if there is no such client."""
-        return self._get(("client", client_id), lambda: _load_client(session, client_id))
+    def client(
+        self, session: Session, client_id: str, *, again: bool = False
+    ) -> CachedClient | None:
+        """The client and its activated keys, or None if there is no such client; read from
+        ``session`` if the cache does not hold it, or if ``again``."""
+        return self._get(
+            ("client", client_id), lambda: _load_client(session, client_id), again=again
+        )
 
-    def api_grant(self, session: Session, client_id: str, audience: str) -> ApiGrant | None:
-        """The API ``audience`` and the client's grant for it, or None if there is no such API."""
+    def api_grant(
+        self, session: Session, client_id: str, audience: str, *, again: bool = False
+    ) -> ApiGrant | None:
+        """The API ``audience`` and the client's grant for it, or None if there is no such API;
+        read from ``session`` if the cache does not hold it, or if ``again``."""
         return self._get(
             ("api_grant", client_id, audience),
             lambda: _load_api_grant(session, client_id, audience),
+            again=again,
         )
 
 
