@@ -14,9 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -293,6 +294,18 @@ def wrk_binary() -> str:
     return found
 
 
+def request_line(method: str, path: str = "", body: str = "") -> str:
+    """One request of a file for :func:`run_wrk`: an empty path is that of wrk's URL."""
+    if "\t" in method + path or "\n" in method + path + body:
+        raise ValueError("a request line holds no tab but its separators, and no newline")
+    return f"{method}\t{path}\t{body}"
+
+
+def body_of(line: str) -> str:
+    """The body of a request line (:func:`request_line`)."""
+    return line.split("\t", 2)[2]
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
@@ -304,6 +317,11 @@ class WrkResult:
     p99_ms: float
     max_ms: float
     bodies_left: bool
+    #: Answers that failed the run's check (status, patterns), and the first of them.
+    failed_checks: int = 0
+    first_failure: str = ""
+    #: Every latency wrk recorded, in milliseconds (from its histogram, to the microsecond).
+    latencies_ms: list[float] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
@@ -312,39 +330,61 @@ class WrkResult:
 
 def run_wrk(
     url: str,
-    bodies: Path,
+    requests: Path,
     *,
     connections: int,
     seconds: float,
     threads: int = 1,
+    headers: Mapping[str, str] | None = None,
+    status: int | None = None,
+    checks: Sequence[tuple[int, str]] = (),
 ) -> WrkResult:
-    """POST each line of ``bodies`` once (form-encoded), keep-alive, for ``seconds`` or until
-    the lines run out (``bodies_left`` is then False and the run is shorter)."""
-    env = {**os.environ, "BENCH_BODIES": str(bodies), "BENCH_THREADS": str(threads)}
-    done = subprocess.run(  # noqa: S603 - wrk with our own arguments, no shell
-        [
-            wrk_binary(),
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(BENCH / "wrk_bodies.lua"),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(
-        (x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT ")),
-        None,
-    )
+    """Send each line of ``requests`` once (:func:`request_line`), keep-alive, for ``seconds``
+    or until the lines run out (``bodies_left`` is then False, and the run's time is the span of
+    the load itself). Each answer must have ``status`` and hold each Lua pattern of ``checks``
+    the number of times given; those that do not are counted in ``failed_checks``."""
+    with tempfile.TemporaryDirectory(prefix="wrk-") as scratch:
+        done_file = Path(scratch) / "done"
+        env = {
+            **os.environ,
+            "BENCH_REQUESTS": str(requests),
+            "BENCH_THREADS": str(threads),
+            "BENCH_DONE_FILE": str(done_file),
+            "BENCH_CHECKS": "\n".join(f"{count}\t{pattern}" for count, pattern in checks),
+        }
+        if status is not None:
+            env["BENCH_STATUS"] = str(status)
+        command = [wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+        for name, value in (headers or {}).items():
+            command += ["-H", f"{name}: {value}"]
+        command += ["--timeout", "10s", "-s", str(BENCH / "wrk_requests.lua"), url]
+        process = subprocess.Popen(  # noqa: S603 - wrk with our own arguments, no shell
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        # wrk waits out its whole duration even once every thread has stopped; once each has
+        # had its every line answered, stop it as Ctrl-C would (its threads are gone by then,
+        # so the signal reaches the main thread's wait).
+        done_files = [Path(f"{done_file}.{index}") for index in range(threads)]
+        while process.poll() is None:
+            if all(path.exists() for path in done_files):
+                time.sleep(0.2)
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.02)
+        stdout, stderr = process.communicate(timeout=60 + seconds)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{stdout}\n{stderr}")
+    lines = stdout.splitlines()
+    line = next((x for x in lines if x.startswith("BENCH_RESULT ")), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"wrk printed no result:\n{stdout}\n{stderr}")
     data = json.loads(line.removeprefix("BENCH_RESULT "))
+    histogram = next((x for x in lines if x.startswith("BENCH_LATENCIES ")), "")
+    latencies: list[float] = []
+    for pair in histogram.removeprefix("BENCH_LATENCIES ").split(","):
+        if pair:
+            value, count = pair.split(":")
+            latencies += [int(value) / 1000] * int(count)
     return WrkResult(
         requests=data["requests"],
         seconds=data["duration_us"] / 1e6,
@@ -355,6 +395,9 @@ def run_wrk(
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
         bodies_left=not data["exhausted"],
+        failed_checks=data["failed_checks"],
+        first_failure=data["first_failure"],
+        latencies_ms=latencies,
     )
 
 

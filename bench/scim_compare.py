@@ -10,8 +10,9 @@
   the POSTed users its process is started again with every user created in-process through its
   storage, each body validated by its service as a POST's is.
 
-One client process (httpx, keep-alive, ``--concurrency`` requests in flight) sends the same
-requests to both; only those are timed. Each server's CPU per request is read from ``/proc``.
+``wrk`` sends the same requests to both (``bench/wrk_requests.lua``: each once, over
+``--concurrency`` connections kept alive) and checks every answer; only those are timed. Each
+server's CPU per request is read from ``/proc``.
 
     .venv/bin/python bench/scim_compare.py [--sizes 1000 100000] [--create 10000] [--requests 500]
 """
@@ -19,7 +20,6 @@ requests to both; only those are timed. Each server's CPU per request is read fr
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hmac
 import json
 import os
@@ -35,9 +35,20 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
-from _harness import Meter, Server, free_port, percentile, tenant, wait_until_up, write_json
+from _harness import (
+    Meter,
+    Server,
+    free_port,
+    percentile,
+    request_line,
+    run_wrk,
+    tenant,
+    wait_until_up,
+    write_json,
+)
 from scim_lookup import scim_connection, seed, user_name
 
 HERE = Path(__file__).resolve()
@@ -45,7 +56,6 @@ PAGE = 100
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 #: A request: method, path (relative to the SCIM base URL), query, JSON body.
 Request = tuple[str, str, dict[str, str] | None, dict[str, Any] | None]
-Check = Callable[[httpx.Response], bool]
 
 
 def user_body(index: int) -> dict[str, Any]:
@@ -66,20 +76,23 @@ def user_body(index: int) -> dict[str, Any]:
 
 @dataclass
 class Timed:
-    """The latencies (ms) of a set of requests and the wall time they took together."""
+    """The latencies (ms) of a set of requests, how many were sent, and the time they took."""
 
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    sent: int = 0
 
     def add(self, other: Timed) -> None:
         self.latencies += other.latencies
         self.seconds += other.seconds
         self.cpu_seconds += other.cpu_seconds
+        self.sent += other.sent
 
     def figures(self) -> dict[str, Any]:
         count = len(self.latencies)
         return {
+            "sent": self.sent,
             "requests": count,
             "per_second": round(count / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(statistics.median(self.latencies), 2),
@@ -89,59 +102,75 @@ class Timed:
         }
 
 
-async def _drive(
-    base: str, token: str, requests: list[Request], concurrency: int, check: Check
-) -> tuple[list[float], float]:
-    pending = iter(requests)
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+@dataclass(frozen=True)
+class Check:
+    """What every answer must be: its status, and Lua patterns its body must hold, each the
+    number of times given (checked by ``bench/wrk_requests.lua``)."""
 
-        async def worker() -> None:
-            for method, path, query, body in pending:
-                content = None if body is None else json.dumps(body)
-                started = time.perf_counter()
-                answer = await http.request(method, path, params=query, content=content)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if not check(answer):
-                    raise RuntimeError(
-                        f"{method} {path} {query}: {answer.status_code} {answer.text}"
-                    )
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return latencies, time.perf_counter() - started
+    status: int
+    patterns: tuple[tuple[int, str], ...] = ()
 
 
 def send(subject: Subject, requests: list[Request], concurrency: int, check: Check) -> Timed:
-    """Send ``requests`` with ``concurrency`` in flight; every answer must pass ``check``."""
-    meter = Meter(subject.server.pid).start()
-    latencies, seconds = asyncio.run(
-        _drive(subject.base, subject.token, requests, concurrency, check)
+    """Send each of ``requests`` once with ``wrk``, ``concurrency`` connections kept alive, and
+    check every answer; the server's CPU is read meanwhile."""
+    base = urlsplit(subject.base)
+    lines = []
+    for method, path, query, body in requests:
+        target = base.path + path + (f"?{urlencode(query)}" if query else "")
+        lines.append(request_line(method, target, "" if body is None else json.dumps(body)))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="scim-requests-") as listed:
+        listed.write("\n".join(lines) + "\n")
+        listed.flush()
+        meter = Meter(subject.server.pid).start()
+        result = run_wrk(
+            subject.base,
+            Path(listed.name),
+            connections=concurrency,
+            # Far longer than the requests take: wrk is stopped once each is answered.
+            seconds=60 + len(requests) * 0.02,
+            headers={
+                "Authorization": f"Bearer {subject.token}",
+                "Content-Type": "application/scim+json",
+            },
+            status=check.status,
+            checks=check.patterns,
+        )
+        meter.stop()
+    if result.failed_checks or result.non_2xx or result.socket_errors:
+        raise RuntimeError(
+            f"{subject.name}: {result.failed_checks} answers failed their check, "
+            f"{result.socket_errors} socket errors; first: {result.first_failure}"
+        )
+    return Timed(result.latencies_ms, result.seconds, meter.cpu_seconds, len(requests))
+
+
+def stored_users(subject: Subject) -> int:
+    """How many users the server holds (``totalResults`` of an empty page)."""
+    answer = httpx.get(
+        f"{subject.base}/Users",
+        params={"count": "0"},
+        headers={"Authorization": f"Bearer {subject.token}"},
+        timeout=60,
     )
-    meter.stop()
-    return Timed(latencies, seconds, meter.cpu_seconds)
+    answer.raise_for_status()
+    total: int = answer.json()["totalResults"]
+    return total
 
 
-def created(answer: httpx.Response) -> bool:
-    return answer.status_code == 201
-
-
-def found_one(answer: httpx.Response) -> bool:
-    return answer.status_code == 200 and answer.json()["totalResults"] == 1
+CREATED = Check(201)
+FOUND_ONE = Check(200, ((1, '"totalResults"%s*:%s*1%s*[,}]'),))
 
 
 def full_page(size: int) -> Check:
-    def check(answer: httpx.Response) -> bool:
-        body = answer.json()
-        return (
-            answer.status_code == 200
-            and body["totalResults"] == size
-            and len(body["Resources"]) == min(PAGE, size)
-        )
-
-    return check
+    """A page of :data:`PAGE` users (fewer on a smaller list), with the list's total."""
+    return Check(
+        200,
+        (
+            (1, f'"totalResults"%s*:%s*{size}%s*[,}}]'),
+            (min(PAGE, size), '"userName"%s*:'),
+        ),
+    )
 
 
 # --- the two servers ------------------------------------------------------------------------
@@ -299,7 +328,7 @@ def measure(subject: Subject, size: int, arguments: argparse.Namespace) -> dict[
     concurrency = arguments.concurrency
     deep = max(1, size - PAGE + 1)
     sets = {
-        "lookup": (lookups(size, arguments.requests), found_one),
+        "lookup": (lookups(size, arguments.requests), FOUND_ONE),
         "list, first page": (pages(1, arguments.pages), full_page(size)),
         "list, deep page": (pages(deep, arguments.pages), full_page(size)),
     }
@@ -324,8 +353,10 @@ def run(subject: Subject, arguments: argparse.Namespace) -> dict[str, Any]:
             bodies: list[Request] = [
                 ("POST", "/Users", None, user_body(i)) for i in range(reached, stop)
             ]
-            creation.add(send(subject, bodies, arguments.concurrency, created))
+            creation.add(send(subject, bodies, arguments.concurrency, CREATED))
             reached = stop
+            if (held := stored_users(subject)) != reached:
+                raise RuntimeError(f"{subject.name} holds {held} users, not {reached}")
 
     for size in sorted(arguments.sizes):
         post_until(min(size, arguments.create))

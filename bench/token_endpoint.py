@@ -46,12 +46,14 @@ from _harness import (
     Meter,
     Server,
     WrkResult,
+    body_of,
     connections_per_process,
     cpu_seconds,
     expressway_environment,
     free_port,
     initialise_tenant,
     profiled,
+    request_line,
     rss_mb,
     run_wrk,
     serve,
@@ -63,6 +65,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 API = "https://bench.example/api"
 SCOPE = "read:bench"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: The headers of a token request.
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Seconds an assertion stays valid: under the tenant's cap of five minutes, over a run's length.
 ASSERTION_LIFETIME = 280
 WARMUP_ASSERTIONS = 1500
@@ -167,12 +171,14 @@ def _sign_batch(signer: Signer, count: int) -> list[str]:
 
 
 def sign_bodies(signer: Signer, count: int, path: Path) -> Path:
-    """``count`` request bodies, one a line, each with a fresh assertion; signed on every core."""
+    """``count`` token requests for :func:`run_wrk` (to wrk's URL), each with a fresh assertion;
+    signed on every core."""
     workers = os.cpu_count() or 1
     share = math.ceil(count / workers)
     with ProcessPoolExecutor(workers) as pool:
         batches = list(pool.map(_sign_batch, [signer] * workers, [share] * workers))
-    path.write_text("\n".join(body for batch in batches for body in batch) + "\n")
+    lines = (request_line("POST", "", body) for batch in batches for body in batch)
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -239,11 +245,11 @@ class Contender:
 def check_one_token(contender: Contender, scratch: Path) -> dict[str, Any]:
     """One request before the load: the answer is an RS256 JWT for the API, with the scope."""
     bodies = sign_bodies(contender.signer, 1, scratch / f"{contender.name}-check.txt")
-    body = bodies.read_text().splitlines()[0]
+    body = body_of(bodies.read_text().splitlines()[0])
     answer = httpx.post(
         contender.token_endpoint,
         content=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers=FORM,
         timeout=30,
     )
     if answer.status_code != 200:
@@ -274,8 +280,15 @@ def measure(
     token = check_one_token(contender, scratch)
     idle_rss = TreeMeter(pid)._rss()
     warm_bodies = sign_bodies(contender.signer, warmup, scratch / f"{contender.name}-warm.txt")
-    warm = run_wrk(contender.token_endpoint, warm_bodies, connections=connections, seconds=seconds)
-    if warm.non_2xx or warm.socket_errors:
+    warm = run_wrk(
+        contender.token_endpoint,
+        warm_bodies,
+        connections=connections,
+        seconds=seconds,
+        headers=FORM,
+        status=200,
+    )
+    if warm.non_2xx or warm.socket_errors or warm.failed_checks:
         raise RuntimeError(f"{contender.name} failed during warm-up: {warm}")
     # Enough assertions for twice the warm-up's pace over the whole run. A warm-up that used up
     # its assertions says nothing of the pace (wrk reports the whole duration however early its
@@ -297,7 +310,12 @@ def measure(
         meter = TreeMeter(pid).start()
         sampler.start()
         result: WrkResult = run_wrk(
-            contender.token_endpoint, bodies, connections=connections, seconds=seconds
+            contender.token_endpoint,
+            bodies,
+            connections=connections,
+            seconds=seconds,
+            headers=FORM,
+            status=200,
         )
         sampler.join()
         meter.stop()
@@ -310,6 +328,8 @@ def measure(
         "seconds": round(result.seconds, 2),
         "requests_per_second": round(result.per_second, 1),
         "non_2xx": result.non_2xx,
+        # Answers not 200 (wrk's own count above is of those outside 2xx and 3xx).
+        "failed_checks": result.failed_checks,
         "socket_errors": result.socket_errors,
         "assertions_left": result.bodies_left,
         "p50_ms": round(result.p50_ms, 2),
@@ -585,7 +605,7 @@ def print_table(report: Mapping[str, Any]) -> None:
             f" {run['requests_per_second_per_core']:>10}"
             f" {run['rs256_ceiling_per_core']:>8} {run['share_of_rs256_ceiling_per_core']:>6.0%}"
             f" {run['rss_idle_mb']:>9} {run['rss_peak_under_load_mb']:>9}"
-            f" {run['non_2xx'] + run['socket_errors']:>6}"
+            f" {run['non_2xx'] + run['failed_checks'] + run['socket_errors']:>6}"
             f" {'/'.join(str(n) for n in run['connections_per_process']):>9}"
         )
     if report["expressway_over_oidc_provider"] is not None:
