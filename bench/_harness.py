@@ -358,20 +358,25 @@ def run_wrk(
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
         command += ["--timeout", "10s", "-s", str(BENCH / "wrk_requests.lua"), url]
-        process = subprocess.Popen(  # noqa: S603 - wrk with our own arguments, no shell
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        # wrk waits out its whole duration even once every thread has stopped; once each has
-        # had its every line answered, stop it as Ctrl-C would (its threads are gone by then,
-        # so the signal reaches the main thread's wait).
-        done_files = [Path(f"{done_file}.{index}") for index in range(threads)]
-        while process.poll() is None:
-            if all(path.exists() for path in done_files):
-                time.sleep(0.2)
-                process.send_signal(signal.SIGINT)
-                break
-            time.sleep(0.02)
-        stdout, stderr = process.communicate(timeout=60 + seconds)
+        # Its output goes to files: its latencies' line alone can outgrow a pipe's buffer, and
+        # nothing reads a pipe while this waits for it below.
+        output, errors = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        with output.open("w") as out, errors.open("w") as err:
+            process = subprocess.Popen(  # noqa: S603 - wrk with our own arguments, no shell
+                command, env=env, stdout=out, stderr=err
+            )
+            # wrk waits out its whole duration even once every thread has stopped; once each
+            # has had its every line answered, stop it as Ctrl-C would (its threads are gone by
+            # then, so the signal reaches the main thread's wait).
+            done_files = [Path(f"{done_file}.{index}") for index in range(threads)]
+            while process.poll() is None:
+                if all(path.exists() for path in done_files):
+                    time.sleep(0.2)
+                    process.send_signal(signal.SIGINT)
+                    break
+                time.sleep(0.02)
+            process.wait(timeout=60 + seconds)
+        stdout, stderr = output.read_text(), errors.read_text()
     if process.returncode != 0:
         raise RuntimeError(f"wrk failed ({process.returncode}):\n{stdout}\n{stderr}")
     lines = stdout.splitlines()
