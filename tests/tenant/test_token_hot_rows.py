@@ -16,6 +16,7 @@ from expressway.tenant.authn import hot_rows
 from expressway.tenant.rows import (
     ClientCredentialRow,
     ClientGrantRow,
+    ClientRow,
 )
 from tests.conftest import BACKENDS, Tenant
 from tests.tenant.machines import API, Machine, exchange_concurrently
@@ -153,6 +154,19 @@ def _wait_for_reads(tenant: Tenant, reads: list[str], count: int) -> None:
     assert len(reads) == count
 
 
+def _read_once(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[float], Machine, list[str]]:
+    """A machine client read into the cache by one exchange, the cache's clock held and its
+    reads counted from before that one."""
+    clock = _held_clock(monkeypatch)
+    machine = Machine(tenant)
+    reads = _count_reads(monkeypatch)
+    assert machine.exchange().status_code == 200
+    assert reads == [machine.client_id]
+    return clock, machine, reads
+
+
 def test_requests_that_find_the_client_missing_read_it_once(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,11 +180,7 @@ def test_requests_that_find_the_client_missing_read_it_once(
 def test_an_entry_in_use_is_read_again_before_it_expires(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = _held_clock(monkeypatch)
-    machine = Machine(tenant)
-    reads = _count_reads(monkeypatch)
-    assert machine.exchange().status_code == 200
-    assert reads == [machine.client_id]
+    clock, machine, reads = _read_once(tenant, monkeypatch)
     _deactivate_key_as_another_replica(tenant, machine)
     # Not due yet: the entry is used as it is.
     clock[0] += hot_rows.REFRESH_AFTER_SECONDS - 0.1
@@ -233,3 +243,20 @@ def test_a_read_ahead_of_time_that_fails_is_logged_and_tried_again_by_the_next_r
     _wait_for_reads(tenant, reads, 2)
     clock[0] += hot_rows.TTL_SECONDS - hot_rows.REFRESH_AFTER_SECONDS
     assert hot_rows.for_sessions(tenant.runtime.sessions).cached_client(machine.client_id)
+
+
+def test_a_client_deleted_by_another_replica_is_refused_once_read_ahead_of_time(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, machine, reads = _read_once(tenant, monkeypatch)
+    _as_another_replica(
+        tenant, sa.delete(ClientRow).where(ClientRow.client_id == machine.client_id)
+    )
+    clock[0] += hot_rows.REFRESH_AFTER_SECONDS + 0.1
+    assert machine.exchange().status_code == 200  # what was read, within its time to live
+    _wait_for_reads(tenant, reads, 2)
+    # Before the entry would have expired, the client is known to be gone.
+    assert hot_rows.for_sessions(tenant.runtime.sessions).cached_client(machine.client_id) is None
+    refused = machine.exchange()
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"

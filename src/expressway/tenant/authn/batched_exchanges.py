@@ -209,7 +209,8 @@ def _read_done(
     failure = task.exception()
     if failure is not None and background:
         # No request waits for it to answer the fault (those waiting for a read that is not
-        # ahead of time do, with the 503 of a database fault); the entry is read when it expires.
+        # ahead of time do, with the 503 of a database fault); the entry stays in use until it
+        # expires, and the next request tries again.
         logger.warning(
             "could not read client %s again for the token endpoint's cache: %s",
             key[0],

@@ -21,8 +21,8 @@ An entry in use is read again before it expires: past :data:`REFRESH_AFTER_SECON
 :meth:`HotRows.due` tells the token endpoint to have it read in the background while requests go
 on using it (:mod:`batched_exchanges`), so a client in steady use never finds its entry gone, and
 the requests in flight when it would have expired do not all read it at once. A read in the
-background that fails is logged; the entry stays in use until it expires, and the next request
-tries again.
+background that finds the row gone drops the entry at once; one that fails is logged, and the
+entry stays in use until it expires while the next request tries again.
 
 What is never cached: the ``jti`` of an assertion (replays are refused by the database, across
 replicas), the throttling counters, and whether a credential has expired (checked against the
@@ -153,7 +153,11 @@ class HotRows:
         generation = _generation.value
         read_at = monotonic()
         loaded = load()
-        if loaded is not None and generation == _generation.value:
+        if loaded is None and again:
+            # Gone since it was read (a client, or an API, deleted by another replica): the
+            # requests from now on read it, and find it gone, rather than use what it was.
+            self._entries.pop(key, None)
+        elif loaded is not None and generation == _generation.value:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = _Entry(
