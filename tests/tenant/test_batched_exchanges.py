@@ -18,8 +18,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import QueuePool
 
+from expressway.tenant.app import create_app
 from expressway.tenant.authn import batched_exchanges, client_authentication
 from expressway.tenant.rows import LogEventRow, UsedAssertionRow
 from expressway.tenant.services import throttling
@@ -269,3 +272,23 @@ def test_a_batch_that_finds_the_write_lock_taken_waits_for_it_in_a_thread(
     assert writes.batches > before[0]
     assert writes.batches_now == before[1], "a batch was written on the event loop meanwhile"
     assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 4
+
+
+def test_the_connection_kept_for_the_batches_is_given_back_when_the_app_stops(
+    tenant: Tenant,
+) -> None:
+    if tenant.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite batches keep a connection of their own")
+    machine = Machine(tenant)
+    pool = tenant.runtime.engine.pool
+    assert isinstance(pool, QueuePool)
+    with TestClient(create_app(tenant.runtime), base_url="http://localhost:8401") as http:
+        answer = http.post("/oauth/token", data=machine.form(machine.assertion()))
+        assert answer.status_code == 200
+        assert tenant.runtime.exchange_connection is not None
+        held = pool.checkedout()
+        assert held >= 1
+    assert pool.checkedout() == held - 1
+    # A batch after that checks one out again.
+    _warm(machine)
+    assert pool.checkedout() == held

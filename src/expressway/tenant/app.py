@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,6 +21,7 @@ from expressway.storage.faults import DatabaseFault
 from expressway.tenant.authn import (
     authorize,
     backchannel_logout,
+    batched_exchanges,
     federation,
     logout,
     revocation,
@@ -83,6 +86,24 @@ class TenantApp(FastAPI):
         await self.answer_first(scope, receive, send)
 
 
+def _lifespan(
+    runtime: TenantRuntime,
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """The back-channel logout worker's lifespan; once it has stopped, the token batches'
+    connection is given back."""
+    worker = backchannel_logout.lifespan(runtime)
+
+    @contextlib.asynccontextmanager
+    async def run(app: Any) -> AsyncIterator[None]:
+        try:
+            async with worker(app):
+                yield
+        finally:
+            batched_exchanges.release(runtime)
+
+    return run
+
+
 def create_app(runtime: TenantRuntime) -> FastAPI:
     scim = create_scim_app(runtime)
     app = TenantApp(
@@ -91,7 +112,7 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
         title="Expressway tenant",
         version=__version__,
         description="The SaaS vendor's identity platform: Management API and Authentication API.",
-        lifespan=backchannel_logout.lifespan(runtime),
+        lifespan=_lifespan(runtime),
     )
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, mgmt_errors.handle_validation_error)

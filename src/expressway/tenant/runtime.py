@@ -15,6 +15,7 @@ from expressway.config import Settings
 from expressway.sealing import Sealer
 from expressway.storage.engine import make_engine, make_session_factory
 from expressway.storage.group_commit import GroupCommit
+from expressway.storage.sqlite_driver import KeptConnection
 from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.signing import SigningKeys
 
@@ -49,6 +50,9 @@ class TenantRuntime:
     #: The writes of concurrent ``client_credentials`` exchanges, committed together (see
     #: :mod:`expressway.tenant.authn.batched_exchanges`); made on first use.
     exchange_writes: GroupCommit[Any, Any] | None = field(default=None, repr=False)
+    #: On SQLite, the connection those writes keep for their batches on the event loop; given
+    #: back when the application stops.
+    exchange_connection: KeptConnection | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:

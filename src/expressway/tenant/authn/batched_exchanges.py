@@ -241,13 +241,20 @@ def _writes(runtime: TenantRuntime) -> GroupCommit[_Exchange, str | None]:
             # On SQLite a batch is first tried on the event loop, on a connection of its own,
             # if the write lock is free; else (another request of this process or another
             # process is writing) in a thread, where it waits for the lock.
-            kept = KeptConnection(runtime.engine)
+            kept = runtime.exchange_connection = KeptConnection(runtime.engine)
             apply_now = partial(_write_now, runtime, kept)
         runtime.exchange_writes = GroupCommit(
             lambda batch: _write(runtime, batch), apply_now=apply_now
         )
     writes: GroupCommit[_Exchange, str | None] = runtime.exchange_writes
     return writes
+
+
+def release(runtime: TenantRuntime) -> None:
+    """Give back the connection the batches on the event loop keep (the application is
+    stopping); a batch after this checks one out again."""
+    if runtime.exchange_connection is not None:
+        runtime.exchange_connection.close()
 
 
 def _write(runtime: TenantRuntime, batch: Sequence[_Exchange]) -> list[str | None]:
