@@ -137,6 +137,8 @@ def send(subject: Subject, requests: list[Request], concurrency: int, check: Che
             checks=check.patterns,
         )
         meter.stop()
+    if result.bodies_left:
+        raise RuntimeError(f"{subject.name}: not every request was answered in {result.seconds} s")
     if result.failed_checks or result.non_2xx or result.socket_errors:
         raise RuntimeError(
             f"{subject.name}: {result.failed_checks} answers failed their check, "
