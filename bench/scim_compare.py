@@ -76,23 +76,20 @@ def user_body(index: int) -> dict[str, Any]:
 
 @dataclass
 class Timed:
-    """The latencies (ms) of a set of requests, how many were sent, and the time they took."""
+    """The latencies (ms) of a set of requests and the time they took together."""
 
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
-    sent: int = 0
 
     def add(self, other: Timed) -> None:
         self.latencies += other.latencies
         self.seconds += other.seconds
         self.cpu_seconds += other.cpu_seconds
-        self.sent += other.sent
 
     def figures(self) -> dict[str, Any]:
         count = len(self.latencies)
         return {
-            "sent": self.sent,
             "requests": count,
             "per_second": round(count / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": round(statistics.median(self.latencies), 2),
@@ -144,7 +141,7 @@ def send(subject: Subject, requests: list[Request], concurrency: int, check: Che
             f"{subject.name}: {result.failed_checks} answers failed their check, "
             f"{result.socket_errors} socket errors; first: {result.first_failure}"
         )
-    return Timed(result.latencies_ms, result.seconds, meter.cpu_seconds, len(requests))
+    return Timed(result.latencies_ms, result.seconds, meter.cpu_seconds)
 
 
 def stored_users(subject: Subject) -> int:

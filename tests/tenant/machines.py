@@ -19,6 +19,8 @@ from expressway.tenant.rows import (
 from tests.conftest import Tenant
 
 API = "https://cached.example/api"
+#: The address :func:`exchange_concurrently`'s requests come from.
+CLIENT_IP = "203.0.113.9"
 
 
 class Machine:
@@ -116,14 +118,12 @@ class Machine:
         return self.tenant.http.post("/oauth/token", data=self.form(self.assertion()))
 
 
-def exchange_concurrently(
-    tenant: Tenant, forms: list[dict[str, str]], client_ip: str = "203.0.113.9"
-) -> list[httpx.Response]:
-    """``forms`` sent to the token endpoint all at once, on one new event loop, as a server's
-    connections are; the answers in their order."""
+def exchange_concurrently(tenant: Tenant, forms: list[dict[str, str]]) -> list[httpx.Response]:
+    """``forms`` sent to the token endpoint all at once from :data:`CLIENT_IP`, on one new event
+    loop, as a server's connections are; the answers in their order."""
 
     async def send_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=tenant.http.app, client=(client_ip, 4711))
+        transport = httpx.ASGITransport(app=tenant.http.app, client=(CLIENT_IP, 4711))
         async with httpx.AsyncClient(
             transport=transport, base_url="http://localhost:8401"
         ) as client:

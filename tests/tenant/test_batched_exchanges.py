@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -27,16 +26,9 @@ from expressway.tenant.authn import batched_exchanges, client_authentication
 from expressway.tenant.rows import LogEventRow, UsedAssertionRow
 from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant
-from tests.tenant.machines import Machine, exchange_concurrently
+from tests.tenant.machines import CLIENT_IP, Machine, exchange_concurrently
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
-
-#: The address the concurrent requests come from.
-CLIENT_IP = "203.0.113.9"
-
-
-def _concurrently(tenant: Tenant, forms: list[dict[str, str]]) -> list[httpx.Response]:
-    return exchange_concurrently(tenant, forms, CLIENT_IP)
 
 
 def _count(tenant: Tenant, *where: Any) -> int:
@@ -57,7 +49,7 @@ def _warm(machine: Machine) -> None:
 def test_concurrent_exchanges_share_transactions_and_each_is_recorded(tenant: Tenant) -> None:
     machine = Machine(tenant)
     _warm(machine)
-    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(40)])
+    answers = exchange_concurrently(tenant, [machine.form(machine.assertion()) for _ in range(40)])
 
     assert [answer.status_code for answer in answers] == [200] * 40
     tokens = {answer.json()["access_token"] for answer in answers}
@@ -95,7 +87,7 @@ def test_one_assertion_sent_five_times_at_once_gets_one_token(tenant: Tenant) ->
     machine = Machine(tenant)
     _warm(machine)
     assertion = machine.assertion()
-    answers = _concurrently(tenant, [machine.form(assertion)] * 5)
+    answers = exchange_concurrently(tenant, [machine.form(assertion)] * 5)
 
     assert sorted(answer.status_code for answer in answers) == [200, 401, 401, 401, 401]
     for answer in answers:
@@ -111,8 +103,8 @@ def test_an_assertion_used_before_is_refused_on_the_batched_path(tenant: Tenant)
     machine = Machine(tenant)
     _warm(machine)
     assertion = machine.assertion()
-    assert _concurrently(tenant, [machine.form(assertion)])[0].status_code == 200
-    again = _concurrently(tenant, [machine.form(assertion)])[0]
+    assert exchange_concurrently(tenant, [machine.form(assertion)])[0].status_code == 200
+    again = exchange_concurrently(tenant, [machine.form(assertion)])[0]
     assert again.status_code == 401
     assert _logged(tenant, "seccft", machine.client_id) == 2
 
@@ -131,7 +123,7 @@ def test_a_throttled_client_gets_no_token_even_with_a_valid_assertion(tenant: Te
                 ip=CLIENT_IP,
             )
         session.commit()
-    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+    answers = exchange_concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
 
     assert [answer.status_code for answer in answers] == [429] * 3
     assert all(answer.json()["error"] == "too_many_attempts" for answer in answers)
@@ -153,13 +145,13 @@ def test_a_batch_the_database_fails_answers_503_and_keeps_nothing(
 
     with monkeypatch.context() as patched:
         patched.setattr(batched_exchanges.throttling, "client_blocks", outage)
-        answers = _concurrently(tenant, forms)
+        answers = exchange_concurrently(tenant, forms)
     assert [answer.status_code for answer in answers] == [503] * 6
     assert all(answer.json()["error"] == "temporarily_unavailable" for answer in answers)
     assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 1
     assert _logged(tenant, "seccft", machine.client_id) == 1
 
-    again = _concurrently(tenant, forms)
+    again = exchange_concurrently(tenant, forms)
     assert [answer.status_code for answer in again] == [200] * 6
     assert _logged(tenant, "seccft", machine.client_id) == 7
 
@@ -188,7 +180,7 @@ def test_a_batch_stores_its_times_as_the_ordinary_path_does_and_sweeps_expired_r
     for module in (batched_exchanges, client_authentication):
         monkeypatch.setattr(module, "sweep_assertions_now", lambda recorded: True)
     _warm(machine)
-    answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+    answers = exchange_concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
     assert [answer.status_code for answer in answers] == [200] * 3
 
     with tenant.runtime.sessions() as session:
@@ -232,12 +224,12 @@ def test_a_fault_of_the_sqlite_file_in_a_batch_answers_503_and_keeps_nothing(
 
     with monkeypatch.context() as patched:
         patched.setattr(batched_exchanges._SqliteWrites, "log", full)
-        answers = _concurrently(tenant, forms)
+        answers = exchange_concurrently(tenant, forms)
     assert [answer.status_code for answer in answers] == [503] * 4
     assert all("full" in answer.json()["error_description"] for answer in answers)
     assert _count(tenant, UsedAssertionRow.client_id == machine.client_id) == 1
 
-    again = _concurrently(tenant, forms)
+    again = exchange_concurrently(tenant, forms)
     assert [answer.status_code for answer in again] == [200] * 4
 
 
@@ -262,7 +254,9 @@ def test_a_batch_that_finds_the_write_lock_taken_waits_for_it_in_a_thread(
     released.start()
     try:
         started = time.monotonic()
-        answers = _concurrently(tenant, [machine.form(machine.assertion()) for _ in range(3)])
+        answers = exchange_concurrently(
+            tenant, [machine.form(machine.assertion()) for _ in range(3)]
+        )
         waited = time.monotonic() - started
     finally:
         released.join()

@@ -87,19 +87,13 @@ class Scim:
             ip=self.request.client.host if self.request.client else None,
             user_agent=self.request.headers.get("user-agent"),
             details={
-                "request": {"method": self.request.method, "path": request_path(self.request)},
+                # The scope's path: building ``request.url`` to read it cost a create 8 µs.
+                "request": {"method": self.request.method, "path": self.request.scope["path"]},
                 "scim_token_id": self.token.token_id,
                 **(details or {}),
             },
             **fields,
         )
-
-
-def request_path(request: Request) -> str:
-    """The request's path as the server decoded it, for its log event: read from the scope, as
-    building ``request.url`` to read its path cost a SCIM create 8 µs."""
-    path: str = request.scope["path"]
-    return path
 
 
 def base_url(runtime: TenantRuntime, connection_id: str) -> str:
@@ -260,7 +254,7 @@ def record_failure(request: Request, error: ScimError) -> None:
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
             details={
-                "request": {"method": request.method, "path": request_path(request)[:1024]},
+                "request": {"method": request.method, "path": request.scope["path"][:1024]},
                 "status": error.status,
                 "scimType": error.scim_type,
                 "scim_token_id": getattr(request.state, "scim_token_id", None),
