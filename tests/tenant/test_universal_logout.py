@@ -185,6 +185,7 @@ BAD_TOKENS: list[tuple[str, Callable[[], str | None], str]] = [
     ("wrong-iss", lambda: logout_token(iss="https://evil.example"), "iss"),
     ("expired", lambda: logout_token(exp=int(time.time()) - 600), "expired"),
     ("no-exp", lambda: logout_token(drop=("exp",)), "exp"),
+    ("far-exp", lambda: logout_token(exp=int(time.time()) + 3600), "300 seconds ahead"),
     ("no-iat", lambda: logout_token(drop=("iat",)), "iat"),
     ("no-jti", lambda: logout_token(drop=("jti",)), "jti"),
 ]

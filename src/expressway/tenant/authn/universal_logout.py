@@ -9,7 +9,8 @@ connection. The checks, in order, each with its answer:
 1. the connection exists and federates to an upstream IdP — else 404;
 2. a bearer token is present, is a JWT of ``typ`` ``global-token-revocation+jwt``, verifies
    with the connection's upstream keys, its ``iss`` is the upstream issuer, it carries ``exp``
-   (not passed), ``iat`` and ``jti`` — else 401 (503 when the upstream's keys cannot be fetched);
+   (not passed, and at most five minutes ahead), ``iat`` and ``jti`` — else 401 (503 when the
+   upstream's keys cannot be fetched);
 3. its ``aud`` is this endpoint's URL — else 403: the token is genuine but meant for another
    receiver;
 4. the body is a JSON object with a usable ``sub_id`` — else 400;
@@ -36,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from expressway import jose
+from expressway.oauth.assertions import MAX_ASSERTION_LIFETIME
 from expressway.oauth.errors import OAuthError
 from expressway.tenant import logs
 from expressway.tenant.authn.client_authentication import remember_assertion
@@ -58,6 +60,11 @@ TOKEN_TYPES = ("global-token-revocation+jwt", "application/global-token-revocati
 MAX_BODY_BYTES = 4096
 MAX_TOKEN_BYTES = 8192
 _MAX_JTI = 255
+#: How far ahead a token's ``exp`` may be, in seconds (beyond the clock skew): as for a client
+#: assertion (:data:`~expressway.oauth.assertions.MAX_ASSERTION_LIFETIME`). A logout request is
+#: sent at once (Okta's live a minute or so); a longer-lived token would stay usable long after
+#: it leaked, and its ``jti`` would be kept that long to refuse its replay.
+MAX_TOKEN_LIFETIME = MAX_ASSERTION_LIFETIME
 
 
 class _Refusal(Exception):
@@ -174,6 +181,8 @@ def _verify_token(
         jose.check_claims(claims, now=now, issuer=metadata.issuer, leeway=CLOCK_SKEW)
     except jose.JoseFailure as exc:
         raise _unauthorized(str(exc)) from exc
+    if claims["exp"] - now > MAX_TOKEN_LIFETIME + CLOCK_SKEW:
+        raise _unauthorized(f"exp is more than {MAX_TOKEN_LIFETIME} seconds ahead")
     iat = claims.get("iat")
     if isinstance(iat, bool) or not isinstance(iat, int | float) or iat - CLOCK_SKEW > now:
         raise _unauthorized("iat is missing or in the future")
