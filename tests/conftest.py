@@ -6,7 +6,6 @@ emptied between tests (the signing keys stay, since making RSA keys is the slow 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from expressway.tenant.app import create_app
 from expressway.tenant.bootstrap import initialise_tenant
 from expressway.tenant.rows import DashboardAdminRow, SigningKeyRow, TenantBase
 from expressway.tenant.runtime import TenantRuntime
-from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
+from tests.databases import fresh_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -32,15 +31,7 @@ def tenant_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     backend = getattr(request, "param", "sqlite")
-    if backend == "sqlite":
-        yield sqlite_url(tmp_path_factory.mktemp("tenant-db"))
-        return
-    reason = postgres_unreachable_reason()
-    if reason:
-        if os.environ.get("EXPRESSWAY_REQUIRE_POSTGRES"):
-            pytest.fail(f"EXPRESSWAY_REQUIRE_POSTGRES is set, but {reason}")
-        pytest.skip(reason)
-    with postgres_database() as url:
+    with fresh_database(backend, tmp_path_factory.mktemp("tenant-db")) as url:
         yield url
 
 

@@ -52,6 +52,28 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def require_postgres() -> None:
+    """Skip the test when no PostgreSQL is reachable; fail it instead when
+    ``EXPRESSWAY_REQUIRE_POSTGRES`` is set (CI must not pass by skipping the PostgreSQL half)."""
+    reason = postgres_unreachable_reason()
+    if reason:
+        if os.environ.get("EXPRESSWAY_REQUIRE_POSTGRES"):
+            pytest.fail(f"EXPRESSWAY_REQUIRE_POSTGRES is set, but {reason}")
+        pytest.skip(reason)
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty database of ``backend`` (``sqlite``: a file in ``directory``;
+    ``postgresql``: a new database, dropped on exit, see :func:`require_postgres`)."""
+    if backend == "sqlite":
+        yield sqlite_url(directory)
+        return
+    require_postgres()
+    with postgres_database() as url:
+        yield url
+
+
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'tenant.db'}"
 

@@ -43,6 +43,25 @@ def test_a_sealed_value_opens_only_with_the_same_key_and_purpose() -> None:
         Sealer("key-one", "other-purpose").open(sealed)
 
 
+def test_a_value_sealed_under_a_fallback_key_opens_and_is_resealed_under_the_current_one() -> None:
+    """Rotation: the replaced key still opens its values, new values are sealed under the
+    current key only, and ``reseal`` moves an old value to it (once)."""
+    old = Sealer("key-one", "signing").seal(b"private")
+    rotated = Sealer("key-two", "signing", fallbacks=["key-one"])
+    assert rotated.open(old) == b"private"
+    assert Sealer("key-two", "signing").open(rotated.seal(b"new")) == b"new"
+    with pytest.raises(SealError):
+        Sealer("key-one", "signing").open(rotated.seal(b"new"))
+    resealed = rotated.reseal(old)
+    assert resealed is not None
+    assert Sealer("key-two", "signing").open(resealed) == b"private"
+    assert rotated.reseal(resealed) is None
+    with pytest.raises(SealError, match="EXPRESSWAY_SECRET_KEY_FALLBACKS"):
+        Sealer("key-three", "signing", fallbacks=["key-two"]).reseal(old)
+    with pytest.raises(SealError):
+        Sealer("key-two", "other-purpose", fallbacks=["key-one"]).open(old)
+
+
 def _rsa_pem(bits: int, fmt: serialization.PublicFormat) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from expressway.sealing import Sealer
 from expressway.web.throttling import IPNetwork, parse_networks
 
 #: The OWASP Password Storage Cheat Sheet's Argon2id configurations (memory in KiB, passes, one
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
         description=(
             "Key that encrypts private keys and other secrets at rest. When unset, one is "
             "generated into `{data_dir}/secret.key` on first use and read from there afterwards."
+        ),
+    )
+    secret_key_fallbacks: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret keys that `secret_key` replaced, separated by commas: what they sealed is "
+            "still read, and nothing new is sealed under them. Keep them until `expressway tenant "
+            "reseal` and `expressway workforce reseal` have moved every stored value to the "
+            "current key."
         ),
     )
     tenant_database_url: str | None = Field(
@@ -322,6 +332,18 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return key
+
+    def resolved_secret_key_fallbacks(self) -> tuple[str, ...]:
+        """The replaced secret keys that still open what they sealed, newest first as given."""
+        if self.secret_key_fallbacks is None:
+            return ()
+        listed = self.secret_key_fallbacks.get_secret_value().split(",")
+        return tuple(key.strip() for key in listed if key.strip())
+
+    def sealer(self, purpose: str) -> Sealer:
+        """The :class:`Sealer` of ``purpose``: seals under the secret key, and opens what it or
+        its fallbacks sealed."""
+        return Sealer(self.resolved_secret_key(), purpose, self.resolved_secret_key_fallbacks())
 
     @property
     def tenant_issuer(self) -> str:

@@ -143,7 +143,7 @@ def test_the_soak_runs_every_kind_of_work_without_an_error(tmp_path: Path) -> No
 def test_the_scaleout_benchmark_loads_one_then_two_tenant_processes(tmp_path: Path) -> None:
     """Issue 9 (scale-out): one tenant process on PostgreSQL, then two with one wrk each; every
     pre-signed assertion answered with a token, each process's CPU and RSS read."""
-    from tests.scaleout.conftest import require_postgres
+    from tests.databases import require_postgres
 
     require_postgres()
     document = run_quick("scaleout_tokens", tmp_path)

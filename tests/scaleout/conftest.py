@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.databases import postgres_database, postgres_unreachable_reason
+from tests.databases import postgres_database, require_postgres
 from tests.e2e.story import Person, express_configure, prepare_tenant, prepare_workforce
 from tests.interop.conftest import LiveTenant, free_port
 from tests.interop.workforce_server import LiveWorkforce
@@ -60,14 +60,6 @@ class Cluster:
 
     def caller(self, port: int, remote_port: int) -> str | None:
         return owner_of_port(port, self.pids, remote_port=remote_port)
-
-
-def require_postgres() -> None:
-    reason = postgres_unreachable_reason()
-    if reason:
-        if os.environ.get("EXPRESSWAY_REQUIRE_POSTGRES"):
-            pytest.fail(f"EXPRESSWAY_REQUIRE_POSTGRES is set, but {reason}")
-        pytest.skip(reason)
 
 
 def environment(data_dir: Path, **settings: str) -> dict[str, str]:

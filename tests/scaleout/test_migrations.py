@@ -14,8 +14,7 @@ import sqlalchemy as sa
 
 from expressway.storage import migrate
 from expressway.storage.engine import make_engine
-from tests.databases import postgres_database
-from tests.scaleout.conftest import require_postgres
+from tests.databases import postgres_database, require_postgres
 
 pytestmark = pytest.mark.postgres
 

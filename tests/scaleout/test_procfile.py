@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.databases import postgres_database
-from tests.scaleout.conftest import environment, require_postgres, run_json
+from tests.databases import postgres_database, require_postgres
+from tests.scaleout.conftest import environment, run_json
 
 pytestmark = pytest.mark.postgres
 

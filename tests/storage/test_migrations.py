@@ -14,7 +14,7 @@ from expressway.storage.engine import make_engine
 from expressway.tenant.rows import TenantBase
 from expressway.workforce.rows import WorkforceBase
 from tests.conftest import BACKENDS
-from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
+from tests.databases import fresh_database
 
 SYSTEMS = {
     "tenant": (TenantBase.metadata, {"clients", "organizations", "users", "log_events"}),
@@ -31,13 +31,7 @@ pytestmark = [
 def empty_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path_factory.mktemp("migrations"))
-        return
-    reason = postgres_unreachable_reason()
-    if reason:
-        pytest.skip(reason)
-    with postgres_database() as url:
+    with fresh_database(request.param, tmp_path_factory.mktemp("migrations")) as url:
         yield url
 
 

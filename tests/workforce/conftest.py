@@ -8,7 +8,6 @@ put back as they were, so each test starts from the same two fresh orgs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from expressway.workforce.rows import (
     WorkforceBase,
 )
 from expressway.workforce.runtime import WorkforceRuntime
-from tests.databases import postgres_database, postgres_unreachable_reason, sqlite_url
+from tests.databases import fresh_database
 
 ORGS = ("acme", "globex")
 PUBLIC_URL = "http://localhost:8402"
@@ -46,15 +45,7 @@ def workforce_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     backend = getattr(request, "param", "sqlite")
-    if backend == "sqlite":
-        yield sqlite_url(tmp_path_factory.mktemp("workforce-db"))
-        return
-    reason = postgres_unreachable_reason()
-    if reason:
-        if os.environ.get("EXPRESSWAY_REQUIRE_POSTGRES"):
-            pytest.fail(f"EXPRESSWAY_REQUIRE_POSTGRES is set, but {reason}")
-        pytest.skip(reason)
-    with postgres_database() as url:
+    with fresh_database(backend, tmp_path_factory.mktemp("workforce-db")) as url:
         yield url
 
 

@@ -9,10 +9,11 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from expressway.cli import serving
+from expressway.cli import resealing, serving
 from expressway.config import load_settings
 from expressway.tenant.bootstrap import InitResult, initialise_tenant
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services.resealing import sealed_columns
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -109,6 +110,9 @@ def serve(
         environment={"EXPRESSWAY_TENANT_PUBLIC_URL": url},
         access_log=access_log,
     )
+
+
+app.command()(resealing.command("tenant", TenantRuntime.from_settings, sealed_columns, console))
 
 
 def worker_app() -> FastAPI:

@@ -9,12 +9,13 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from expressway.cli import serving
+from expressway.cli import resealing, serving
 from expressway.config import load_settings
 from expressway.workforce.bootstrap import initialise_org, migrate_database
 from expressway.workforce.errors import WorkforceError
 from expressway.workforce.runtime import WorkforceRuntime
 from expressway.workforce.services import oin
+from expressway.workforce.services.resealing import sealed_columns
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -112,6 +113,11 @@ def serve(
         environment={"EXPRESSWAY_WORKFORCE_PUBLIC_URL": url},
         access_log=access_log,
     )
+
+
+app.command()(
+    resealing.command("workforce", WorkforceRuntime.from_settings, sealed_columns, console)
+)
 
 
 def worker_app() -> FastAPI:

@@ -46,7 +46,6 @@ from expressway.sample_app.oidc import (
     seal_login,
 )
 from expressway.sample_app.sessions import LocalSession, SeenTokens, SessionStore
-from expressway.sealing import Sealer
 from expressway.web.cookies import clear_cookie, set_session_cookie
 from expressway.web.security import install_security_headers
 from expressway.web.templates import Pages
@@ -116,8 +115,7 @@ def create_app(
     registration = registration_of(settings)
     clock = clock or SystemClock()
     tenant = TenantClient(registration, clock, http)
-    secret_key = settings.resolved_secret_key()
-    login_sealer = Sealer(secret_key, "sample-app-login")
+    login_sealer = settings.sealer("sample-app-login")
     sessions = SessionStore()
     seen_logout_tokens = SeenTokens()
     public_url = settings.sample_app_public_url.rstrip("/")

@@ -57,8 +57,7 @@ class TenantRuntime:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> TenantRuntime:
         engine = make_engine(settings.resolved_tenant_database_url())
-        secret_key = settings.resolved_secret_key()
-        key_sealer = Sealer(secret_key, "tenant-signing-keys")
+        key_sealer = settings.sealer("tenant-signing-keys")
         sessions = make_session_factory(engine)
         read_only_sessions = make_session_factory(engine, read_only=True)
         return cls(
@@ -69,6 +68,6 @@ class TenantRuntime:
             no_wait_sessions=make_session_factory(engine, no_wait=True),
             signing_keys=SigningKeys(read_only_sessions, key_sealer),
             key_sealer=key_sealer,
-            secret_sealer=Sealer(secret_key, "tenant-secrets"),
+            secret_sealer=settings.sealer("tenant-secrets"),
             clock=clock or SystemClock(),
         )

@@ -34,8 +34,7 @@ class WorkforceRuntime:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> WorkforceRuntime:
         engine = make_engine(settings.resolved_workforce_database_url())
-        secret_key = settings.resolved_secret_key()
-        key_sealer = Sealer(secret_key, "workforce-signing-keys")
+        key_sealer = settings.sealer("workforce-signing-keys")
         sessions = make_session_factory(engine)
         read_only_sessions = make_session_factory(engine, read_only=True)
         return cls(
@@ -45,7 +44,7 @@ class WorkforceRuntime:
             read_only_sessions=read_only_sessions,
             signing_keys=OrgSigningKeys(read_only_sessions, key_sealer),
             key_sealer=key_sealer,
-            secret_sealer=Sealer(secret_key, "workforce-secrets"),
+            secret_sealer=settings.sealer("workforce-secrets"),
             clock=clock or SystemClock(),
         )
 
