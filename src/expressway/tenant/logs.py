@@ -8,7 +8,7 @@ are written in a transaction of their own.
 
 from __future__ import annotations
 
-import secrets
+import os
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
@@ -38,7 +38,10 @@ DESCRIPTIONS = {
 def new_log_id(at: datetime) -> str:
     """A log id that sorts by time: microseconds since the epoch, then randomness."""
     micros = int(at.timestamp() * 1_000_000)
-    return f"900{micros:017d}{secrets.randbelow(10**16):016d}"
+    # 64 random bits cut to 16 digits: one read of the system's randomness, where
+    # secrets.randbelow(10**16) takes 1.8 on average (it draws 54 bits, again while above
+    # 10**16). The cut favours some values by 1 in 1,844, which does not matter for an id.
+    return f"900{micros:017d}{int.from_bytes(os.urandom(8)) % 10**16:016d}"
 
 
 class EventFields(TypedDict, total=False):

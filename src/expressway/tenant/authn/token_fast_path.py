@@ -52,6 +52,10 @@ _HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+#: Encodes the answer as Starlette's JSONResponse does; made once, not for every answer.
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
 class TokenFastPath:
     """ASGI middleware: answers ``POST /oauth/token`` when :mod:`batched_exchanges` issues the
     token, and hands every other request to ``app``."""
@@ -88,10 +92,7 @@ class TokenFastPath:
         if body is None:
             await self.app(scope, replay(read, receive), send)
             return
-        # As Starlette's JSONResponse encodes it.
-        payload = json.dumps(
-            body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-        ).encode("utf-8")
+        payload = _JSON.encode(body).encode("utf-8")
         await send(
             {
                 "type": "http.response.start",
