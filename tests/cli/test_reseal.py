@@ -125,16 +125,26 @@ def test_the_tenant_reads_old_values_through_the_fallback_and_reseal_moves_them_
         with pytest.raises(SealError):
             opens(new_only)
 
-        dry = run(monkeypatch, tmp_path, database, "tenant", "reseal", "--dry-run", "--json",
-                  key=NEW, fallbacks=OLD)  # fmt: skip
+        dry = run(
+            monkeypatch,
+            tmp_path,
+            database,
+            "tenant",
+            "reseal",
+            "--dry-run",
+            "--json",
+            key=NEW,
+            fallbacks=OLD,
+        )
         assert dry.exit_code == 0, dry.output
         counted = json.loads(dry.output)
         assert counted["dry_run"] is True
         assert counted["resealed"] == len(before) == 3  # current and next keys, the secret
         assert tenant_sealed_values(rotated) == before
 
-        done = run(monkeypatch, tmp_path, database, "tenant", "reseal", "--json",
-                   key=NEW, fallbacks=OLD)  # fmt: skip
+        done = run(
+            monkeypatch, tmp_path, database, "tenant", "reseal", "--json", key=NEW, fallbacks=OLD
+        )
         assert done.exit_code == 0, done.output
         report = {kind["kind"]: kind for kind in json.loads(done.output)["kinds"]}
         assert report["signing keys"] == {
@@ -151,8 +161,9 @@ def test_the_tenant_reads_old_values_through_the_fallback_and_reseal_moves_them_
         assert opens(fresh) == UPSTREAM_SECRET
         fresh.engine.dispose()
 
-        again = run(monkeypatch, tmp_path, database, "tenant", "reseal", "--json",
-                    key=NEW, fallbacks=OLD)  # fmt: skip
+        again = run(
+            monkeypatch, tmp_path, database, "tenant", "reseal", "--json", key=NEW, fallbacks=OLD
+        )
         assert again.exit_code == 0, again.output
         assert json.loads(again.output)["resealed"] == 0
         assert tenant_sealed_values(rotated) == after
@@ -226,8 +237,16 @@ def test_the_workforce_reseals_org_keys_app_secrets_and_the_scim_token_in_its_js
         session.commit()
     runtime.engine.dispose()
 
-    result = run(monkeypatch, tmp_path, database, "workforce", "reseal", "--json",
-                 key=NEW, fallbacks=f"{UNKNOWN}, {OLD}")  # fmt: skip
+    result = run(
+        monkeypatch,
+        tmp_path,
+        database,
+        "workforce",
+        "reseal",
+        "--json",
+        key=NEW,
+        fallbacks=f"{UNKNOWN}, {OLD}",
+    )
     assert result.exit_code == 0, result.output
     report = {kind["kind"]: kind["resealed"] for kind in json.loads(result.output)["kinds"]}
     assert report["org signing keys"] == 2
