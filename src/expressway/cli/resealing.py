@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from expressway.config import Settings, load_settings
 from expressway.storage import migrate
-from expressway.storage.resealing import Resealed, SealedColumn, count, reseal
+from expressway.storage.resealing import Resealed, SealedColumn, reseal
 
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Count what would be resealed; change nothing.")
@@ -95,12 +95,12 @@ def run(
         ) as progress,
         sessions() as session,
     ):
-        task = progress.add_task("Reading sealed values", total=count(session, columns))
+        task = progress.add_task("Reading sealed values", total=len(columns))
         found = reseal(
             session,
             columns,
             dry_run=dry_run,
-            advance=lambda done: progress.advance(task, done),
+            done=lambda kind: progress.update(task, advance=1, description=kind.kind),
         )
         if not dry_run:
             session.commit()

@@ -16,11 +16,11 @@ value under a key every replica holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from expressway.sealing import Sealer, SealError
@@ -79,20 +79,17 @@ def reseal(
     columns: Sequence[SealedColumn[Any]],
     *,
     dry_run: bool = False,
-    advance: Callable[[int], None] | None = None,
+    done: Callable[[Resealed], None] | None = None,
 ) -> list[Resealed]:
     """Reseal under the current key every value of ``columns`` sealed under a fallback, in
-    ``session`` (the caller commits); with ``dry_run``, only count them. ``advance`` is called
-    with the number of values done after each kind, for a progress bar."""
-    return [_reseal_column(session, column, dry_run=dry_run, advance=advance) for column in columns]
-
-
-def count(session: Session, columns: Iterable[SealedColumn[Any]]) -> int:
-    """How many rows ``columns`` walk: a progress bar's total."""
-    return sum(
-        session.scalar(select(func.count()).select_from(column.rows.subquery())) or 0
-        for column in columns
-    )
+    ``session`` (the caller commits); with ``dry_run``, only count them. ``done`` is told what
+    was found of each kind as soon as it is, for a progress bar."""
+    found = []
+    for column in columns:
+        found.append(_reseal_column(session, column, dry_run=dry_run))
+        if done is not None:
+            done(found[-1])
+    return found
 
 
 def _reseal_column(
@@ -100,7 +97,6 @@ def _reseal_column(
     column: SealedColumn[Any],
     *,
     dry_run: bool,
-    advance: Callable[[int], None] | None,
 ) -> Resealed:
     found = Resealed(column.kind)
     rows = session.scalars(column.rows if dry_run else column.rows.with_for_update()).all()
@@ -119,6 +115,4 @@ def _reseal_column(
         found.resealed += 1
         if not dry_run:
             column.write(row, resealed)
-    if advance is not None:
-        advance(len(rows))
     return found
