@@ -306,6 +306,40 @@ def body_of(line: str) -> str:
     return line.split("\t", 2)[2]
 
 
+def wrk_correction_interval(runtime_us: int, completed: int, connections: int) -> int:
+    """The interval of wrk's coordinated-omission correction: the time a connection's requests
+    would have been apart at the run's mean rate (0 when wrk makes no correction)."""
+    per_connection = completed // connections
+    return runtime_us // per_connection if per_connection else 0
+
+
+def without_wrk_correction(histogram: Mapping[int, int], interval: int) -> dict[int, int]:
+    """``histogram`` (latency in microseconds: count) as wrk measured it, before its
+    coordinated-omission correction, which it makes before a script's ``done()`` sees it.
+
+    That correction (``stats_correct`` in wrk 4) takes each measured latency ``n`` of at least
+    twice ``interval`` and adds its count again at ``n - interval``, ``n - 2 * interval``, ...
+    while above ``interval``: the latencies of the requests a fixed-rate client would have sent
+    while it waited. These loads are closed loops of a fixed count of requests, so those
+    requests were never sent, and their made-up latencies would swell the count and move the
+    percentiles. wrk has no switch to leave the histogram alone, hence this.
+
+    Each value ``m`` above ``interval`` then holds what was measured at ``m`` and at every
+    ``m + k * interval`` above it; the value ``m + interval`` holds the same but for ``m``'s own,
+    so the difference of the two is what was measured at ``m``."""
+    if interval <= 0:
+        return dict(histogram)
+    measured: dict[int, int] = {}
+    for value, count in histogram.items():
+        if value > interval:
+            count -= histogram.get(value + interval, 0)
+        if count < 0:
+            raise ValueError(f"not a histogram wrk corrected with an interval of {interval} us")
+        if count:
+            measured[value] = count
+    return measured
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
@@ -320,7 +354,9 @@ class WrkResult:
     #: Answers that failed the run's check (status, patterns), and the first of them.
     failed_checks: int = 0
     first_failure: str = ""
-    #: Every latency wrk recorded, in milliseconds (from its histogram, to the microsecond).
+    #: Every latency wrk measured, in milliseconds (from its histogram, to the microsecond), one
+    #: per answer: without the ones its coordinated-omission correction makes up
+    #: (:func:`without_wrk_correction`).
     latencies_ms: list[float] = field(default_factory=list)
 
     @property
@@ -384,21 +420,32 @@ def run_wrk(
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{stdout}\n{stderr}")
     data = json.loads(line.removeprefix("BENCH_RESULT "))
-    histogram = next((x for x in lines if x.startswith("BENCH_LATENCIES ")), "")
-    latencies: list[float] = []
-    for pair in histogram.removeprefix("BENCH_LATENCIES ").split(","):
+    pairs = next((x for x in lines if x.startswith("BENCH_LATENCIES ")), "")
+    corrected: dict[int, int] = {}
+    for pair in pairs.removeprefix("BENCH_LATENCIES ").split(","):
         if pair:
             value, count = pair.split(":")
-            latencies += [int(value) / 1000] * int(count)
+            corrected[int(value)] = int(count)
+    interval = wrk_correction_interval(data["wrk_runtime_us"], data["completed"], connections)
+    histogram = without_wrk_correction(corrected, interval)
+    latencies = [value / 1000 for value in sorted(histogram) for _ in range(histogram[value])]
+    # One latency an answer; a latency past --timeout is not kept (wrk counts it a timeout).
+    if data["answered"] != data["completed"] or not (
+        len(latencies) <= data["completed"] <= len(latencies) + data["timeout"]
+    ):
+        raise RuntimeError(
+            f"wrk's histogram holds {len(latencies)} latencies (wrk's correction taken out) for"
+            f" {data['completed']} answers ({data['answered']} seen by the script)"
+        )
     return WrkResult(
-        requests=data["requests"],
+        requests=data["completed"],
         seconds=data["duration_us"] / 1e6,
         non_2xx=data["status_errors"],
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        p50_ms=data["p50_us"] / 1000,
-        p95_ms=data["p95_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000,
+        p50_ms=percentile(latencies, 0.5) if latencies else 0.0,
+        p95_ms=percentile(latencies, 0.95) if latencies else 0.0,
+        p99_ms=percentile(latencies, 0.99) if latencies else 0.0,
+        max_ms=latencies[-1] if latencies else 0.0,
         bodies_left=not data["exhausted"],
         failed_checks=data["failed_checks"],
         first_failure=data["first_failure"],
