@@ -27,11 +27,12 @@ from expressway.tenant.authn.backchannel_logout import (
     SUCCESS_LOG,
     deliver_due,
 )
-from expressway.tenant.rows import BackchannelLogoutRow, LogEventRow
+from expressway.tenant.rows import BackchannelLogoutRow, LogEventRow, LoginSessionRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import backchannel_logout, login_sessions
 from expressway.tenant.services.login_sessions import COOKIE_NAME
 from tests.conftest import BACKENDS, Tenant, auth0_error
+from tests.tenant.scim.helpers import ScimConnection, okta_user, scim_connection
 from tests.tenant.token_flows import (
     SIGNED_OUT,
     App,
@@ -385,6 +386,133 @@ def test_a_code_minted_before_its_session_ended_cannot_be_exchanged_after(
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert "session" in response.json()["error_description"]
+
+
+# --- Deleted accounts ---
+
+
+@dataclass
+class DeletedAccountApps:
+    """Two applications a user signed in to: ``told`` subscribes to ``account-deleted`` only;
+    ``untold`` keeps the default initiators (rp-logout and idp-logout)."""
+
+    told: App
+    untold: App
+
+
+def deleted_account_apps(tenant: Tenant) -> DeletedAccountApps:
+    api = tenant.api()
+    told = make_app(
+        api,
+        name="Told",
+        oidc_logout=oidc_logout(RECEIVER, mode="custom", selected_initiators=["account-deleted"]),
+    )
+    untold = make_app(api, name="Untold", oidc_logout=oidc_logout(OTHER_RECEIVER))
+    return DeletedAccountApps(told, untold)
+
+
+def sessions_of(tenant: Tenant, apps: DeletedAccountApps, user_id: str) -> list[str]:
+    """Two login sessions of the user: through the first both applications got tokens, through
+    the second ``told`` only. Answers their ids."""
+    first = signed_in(tenant, apps.told, user_id)
+    signed_in(tenant, apps.untold, user_id, session_id=first.session_id)
+    second = signed_in(tenant, apps.told, user_id)
+    return [first.session_id, second.session_id]
+
+
+def check_account_deleted_tokens(
+    tenant: Tenant,
+    receivers: Receivers,
+    apps: DeletedAccountApps,
+    owed: dict[str, str],
+) -> None:
+    """The outbox holds one ``account-deleted`` row per ``owed`` session (sid to sub), all for
+    ``told``; the worker then delivers each, after the users are gone, as a Logout Token with
+    that sub and sid; ``untold`` gets nothing."""
+    rows = outbox(tenant)
+    assert sorted((row.session_id, row.subject) for row in rows) == sorted(owed.items())
+    assert {(row.client_id, row.url, row.initiator, row.state) for row in rows} == {
+        (apps.told.client_id, RECEIVER, "account-deleted", "pending")
+    }
+    api = tenant.api()
+    for user_id in set(owed.values()):
+        assert api.get(f"/users/{user_id}").status_code == 404, "the user is gone before delivery"
+
+    report = deliver_due(tenant.runtime)
+
+    assert (report.delivered, report.retrying, report.failed) == (len(owed), 0, 0)
+    assert receivers.tokens(OTHER_RECEIVER) == []
+    delivered = [claims(tenant, token) for token in receivers.tokens()]
+    assert sorted((token["sid"], token["sub"]) for token in delivered) == sorted(owed.items())
+    assert {token["aud"] for token in delivered} == {apps.told.client_id}
+    assert all(token["events"] == {EVENT: {}} for token in delivered)
+    assert {row.state for row in outbox(tenant)} == {"delivered"}
+    events = log_events(tenant, SUCCESS_LOG)
+    assert sorted((event.details["sid"], event.user_id) for event in events) == sorted(owed.items())
+    assert {event.details["initiator"] for event in events} == {"account-deleted"}
+
+
+def test_deleting_a_user_over_the_management_api_tells_the_applications_of_account_deleted(
+    tenant: Tenant, receivers: Receivers
+) -> None:
+    """Auth0's ``account-deleted`` initiator: ``DELETE /api/v2/users/{id}`` ends the user's
+    sessions before the user goes, and each session's subscribed application gets a Logout
+    Token that the worker delivers once the user row is gone."""
+    apps = deleted_account_apps(tenant)
+    user_id = make_user(tenant.api())
+    session_ids = sessions_of(tenant, apps, user_id)
+
+    deleted = tenant.api().delete(f"/users/{user_id}")
+
+    assert deleted.status_code == 204, deleted.text
+    check_account_deleted_tokens(tenant, receivers, apps, dict.fromkeys(session_ids, user_id))
+
+
+def provisioned_user(tenant: Tenant, scim: ScimConnection, external_id: str) -> tuple[str, str]:
+    """A user pushed over SCIM: (SCIM id, tenant user id)."""
+    created = scim.http.post("/Users", json=okta_user(f"{external_id}@example.com", external_id))
+    assert created.status_code == 201, created.text
+    return created.json()["id"], f"okta|{scim.name}|{external_id}"
+
+
+def test_deleting_a_user_over_scim_tells_the_applications_of_account_deleted(
+    tenant: Tenant, receivers: Receivers
+) -> None:
+    """SCIM ``DELETE /Users/{id}`` deletes the tenant user: the same ``account-deleted``
+    Logout Tokens as a deletion over the Management API."""
+    apps = deleted_account_apps(tenant)
+    scim = scim_connection(tenant)
+    scim_id, user_id = provisioned_user(tenant, scim, "00udeleted")
+    session_ids = sessions_of(tenant, apps, user_id)
+
+    deleted = scim.http.delete(f"/Users/{scim_id}")
+
+    assert deleted.status_code == 204, deleted.text
+    check_account_deleted_tokens(tenant, receivers, apps, dict.fromkeys(session_ids, user_id))
+
+
+def test_deleting_a_connection_tells_the_applications_of_its_users_account_deleted(
+    tenant: Tenant, receivers: Receivers
+) -> None:
+    """Deleting a connection deletes its users, as at Auth0: each of their sessions is ended
+    as ``account-deleted``; a user of another connection keeps theirs."""
+    apps = deleted_account_apps(tenant)
+    scim = scim_connection(tenant)
+    _, first = provisioned_user(tenant, scim, "00ufirst")
+    _, second = provisioned_user(tenant, scim, "00usecond")
+    owed = dict.fromkeys(sessions_of(tenant, apps, first), first)
+    owed.update(dict.fromkeys(sessions_of(tenant, apps, second), second))
+    bystander = make_user(tenant.api())
+    kept = signed_in(tenant, apps.told, bystander)
+
+    deleted = tenant.api().delete(f"/connections/{scim.id}")
+
+    assert deleted.status_code == 204, deleted.text
+    check_account_deleted_tokens(tenant, receivers, apps, owed)
+    with tenant.runtime.sessions() as session:
+        bystanders = session.get(LoginSessionRow, kept.session_id)
+        assert bystanders is not None
+        assert bystanders.revoked_at is None
 
 
 # --- Delivery ---

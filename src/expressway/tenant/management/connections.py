@@ -189,7 +189,7 @@ def update_connection(
 @router.delete("/{id}", status_code=204, summary="Delete a connection")
 def delete_connection(id: str, ctx: Management = uses("delete:connections")) -> Response:
     row = service.find(ctx.session, id)
-    service.remove(ctx.session, row)
+    service.remove(ctx.session, ctx.runtime.clock.now(), row)
     log_connection_write(ctx, "Delete a connection", row)
     return Response(status_code=204)
 

@@ -234,7 +234,7 @@ def update_user(id: str, body: UpdateUser, ctx: Management = uses("update:users"
 
 @router.delete("/users/{id}", status_code=204, summary="Delete a user")
 def delete_user(id: str, ctx: Management = uses("delete:users")) -> Response:
-    service.remove(ctx.session, service.find(ctx.session, id))
+    service.remove(ctx.session, ctx.runtime.clock.now(), service.find(ctx.session, id))
     ctx.log("Delete a User", details={"user_id": id})
     return Response(status_code=204)
 

@@ -99,7 +99,7 @@ def delete_user(
     with access.open() as ctx:
         row = endpoints.to_write(ctx, request, scim_id)
         user_id, user_name = row.user_id, row.user_name
-        scim_users.remove(ctx.session, row)
+        scim_users.remove(ctx.session, ctx.now, row)
         ctx.log(
             f"SCIM delete User {user_name}",
             user_id=user_id,

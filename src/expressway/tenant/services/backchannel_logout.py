@@ -41,6 +41,7 @@ RP_LOGOUT = "rp-logout"
 IDP_LOGOUT = "idp-logout"
 SESSION_REVOKED = "session-revoked"
 ACCOUNT_DEACTIVATED = "account-deactivated"
+ACCOUNT_DELETED = "account-deleted"
 #: What an application subscribes to when it names no initiators: the two Auth0 requires.
 DEFAULT_INITIATORS: dict[str, Any] = {
     "mode": "custom",

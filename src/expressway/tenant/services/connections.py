@@ -32,6 +32,7 @@ from expressway.tenant.rows import (
     UserRow,
 )
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services import backchannel_logout, login_sessions
 
 SUPPORTED_STRATEGIES = ("auth0", "okta", "oidc")
 #: The strategies of upstream identity providers, the only ones that take SCIM provisioning.
@@ -377,12 +378,17 @@ def update(
     return row
 
 
-def remove(session: Session, row: ConnectionRow) -> None:
+def remove(session: Session, now: datetime, row: ConnectionRow) -> None:
     """Delete the connection and, as Auth0 does, the users who came through it.
 
     Enabled clients, organization links and the SCIM configuration and tokens go with it through
-    their foreign keys.
+    their foreign keys. The users' sessions are ended first, in this transaction, as for a user
+    deleted on their own (:func:`expressway.tenant.services.users.remove`): the applications that
+    subscribe to ``account-deleted`` get a Logout Token for each.
     """
+    login_sessions.revoke_connection_users_sessions(
+        session, now, row.name, initiator=backchannel_logout.ACCOUNT_DELETED
+    )
     session.execute(delete(UserRow).where(UserRow.connection == row.name))
     session.delete(row)
     session.flush()

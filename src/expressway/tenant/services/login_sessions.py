@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from expressway import hashing, ids
@@ -96,26 +96,36 @@ def revoke_session(
     """End one session; answers whether it was live until now. The applications that received
     tokens through it and subscribe to ``initiator`` get a Logout Token, written to the outbox in
     this transaction."""
-    ended = session.execute(
-        update(LoginSessionRow)
-        .where(LoginSessionRow.id == session_id, LoginSessionRow.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .returning(LoginSessionRow.id, LoginSessionRow.user_id)
-        .execution_options(synchronize_session="fetch")
-    ).all()
-    backchannel_logout.enqueue(session, now, [(row.id, row.user_id) for row in ended], initiator)
-    return bool(ended)
+    return bool(_revoke(session, now, LoginSessionRow.id == session_id, initiator))
 
 
 def revoke_user_sessions(
     session: Session, now: datetime, user_id: str, *, initiator: str = SESSION_REVOKED
 ) -> int:
-    """End every session of a user (blocked, deprovisioned, Universal Logout); answers how many
-    were not yet revoked. Back-channel logout as for :func:`revoke_session`; a deactivated
-    account is ``initiator="account-deactivated"``, a Universal Logout ``"idp-logout"``."""
+    """End every session of a user (blocked, deprovisioned, deleted, Universal Logout); answers
+    how many were not yet revoked. Back-channel logout as for :func:`revoke_session`; a
+    deactivated account is ``initiator="account-deactivated"``, a deleted one
+    ``"account-deleted"``, a Universal Logout ``"idp-logout"``."""
+    return _revoke(session, now, LoginSessionRow.user_id == user_id, initiator)
+
+
+def revoke_connection_users_sessions(
+    session: Session, now: datetime, connection: str, *, initiator: str
+) -> int:
+    """End every session of every user of ``connection`` (the connection is being deleted, and
+    its users with it); answers how many were not yet revoked. Back-channel logout as for
+    :func:`revoke_session`."""
+    users = select(UserRow.user_id).where(UserRow.connection == connection)
+    return _revoke(session, now, LoginSessionRow.user_id.in_(users), initiator)
+
+
+def _revoke(session: Session, now: datetime, which: ColumnElement[bool], initiator: str) -> int:
+    """Revoke the live sessions ``which`` selects and queue their Logout Tokens, in one
+    transaction; answers how many were revoked. The outbox rows hold the ``sub`` and ``sid``
+    themselves: a user deleted right after (which deletes the sessions) leaves them standing."""
     ended = session.execute(
         update(LoginSessionRow)
-        .where(LoginSessionRow.user_id == user_id, LoginSessionRow.revoked_at.is_(None))
+        .where(which, LoginSessionRow.revoked_at.is_(None))
         .values(revoked_at=now)
         .returning(LoginSessionRow.id, LoginSessionRow.user_id)
         .execution_options(synchronize_session="fetch")

@@ -637,11 +637,12 @@ def patch(
     return True
 
 
-def remove(session: Session, row: ScimUserRow) -> None:
+def remove(session: Session, now: datetime, row: ScimUserRow) -> None:
     """Delete the SCIM user and the tenant user (their sessions, memberships and roles go with
-    them through the foreign keys)."""
+    them through the foreign keys, once :func:`users.remove` has ended the sessions as Auth0's
+    ``account-deleted`` back-channel logout initiator)."""
     user = session.get(UserRow, row.user_id)
     session.delete(row)
     session.flush()
     if user is not None:
-        users.remove(session, user)
+        users.remove(session, now, user)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from expressway import hashing
 from expressway.tenant.errors import Conflict, InvalidInput, NotFound, OperationNotSupported
 from expressway.tenant.rows import ConnectionRow, OrganizationMemberRow, OrganizationRow, UserRow
-from expressway.tenant.services import throttling
+from expressway.tenant.services import backchannel_logout, login_sessions, throttling
 from expressway.tenant.services.metadata import merge_metadata
 
 DATABASE_STRATEGY = "auth0"
@@ -321,7 +321,16 @@ def update(session: Session, now: datetime, row: UserRow, changes: UserChanges) 
     return row
 
 
-def remove(session: Session, row: UserRow) -> None:
-    """Delete a user; the database drops their roles and memberships (ON DELETE CASCADE)."""
+def remove(session: Session, now: datetime, row: UserRow) -> None:
+    """Delete a user; the database drops their sessions, refresh tokens, roles and memberships
+    (ON DELETE CASCADE).
+
+    Their sessions are ended first, in this transaction, as Auth0's ``account-deleted``: the
+    applications that subscribe to it get a Logout Token. The outbox row holds the token's
+    ``sub`` and ``sid`` and refers to neither the user nor the session, so it outlives both.
+    """
+    login_sessions.revoke_user_sessions(
+        session, now, row.user_id, initiator=backchannel_logout.ACCOUNT_DELETED
+    )
     session.delete(row)
     session.flush()
