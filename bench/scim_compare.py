@@ -43,6 +43,7 @@ from _harness import (
     Server,
     free_port,
     percentile,
+    profiled,
     request_line,
     run_wrk,
     tenant,
@@ -352,7 +353,9 @@ def run(subject: Subject, arguments: argparse.Namespace) -> dict[str, Any]:
             bodies: list[Request] = [
                 ("POST", "/Users", None, user_body(i)) for i in range(reached, stop)
             ]
-            creation.add(send(subject, bodies, arguments.concurrency, CREATED))
+            profile = arguments.profile if subject.name == "expressway" else None
+            with profiled(subject.server.pid, profile):
+                creation.add(send(subject, bodies, arguments.concurrency, CREATED))
             reached = stop
             if (held := stored_users(subject)) != reached:
                 raise RuntimeError(f"{subject.name} holds {held} users, not {reached}")
@@ -438,6 +441,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
         "--only", choices=["expressway", "scim2-server"], help="run one server (no comparison)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of Expressway's creates here"
     )
     parser.add_argument("--json", type=Path, default=Path("bench/scim_compare.json"))
     parser.add_argument("--serve-scim2-server", type=int, metavar="PORT", help=argparse.SUPPRESS)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given
+from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from expressway import hashing, jose
+from expressway import hashing, jose, json_text
 from expressway.config import Settings
 from expressway.sealing import Sealer, SealError
 
@@ -141,6 +144,43 @@ def test_a_signed_jwt_is_byte_for_byte_what_joserfc_encodes() -> None:
     # A key made for another algorithm signs nothing.
     with pytest.raises(JoseError):
         jose.sign_jwt(claims, key, alg="PS256")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=12), json_values, max_size=8))
+def test_json_is_written_as_json_writes_it(claims: dict[str, object]) -> None:
+    expected = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
+    assert json_text.compact(claims) == expected
+    assert json_text.compact_text(claims) == expected.decode()
+
+
+def test_what_orjson_cannot_write_is_written_by_json_and_what_json_refuses_is_refused() -> None:
+    # Past 64 bits, and a key that is not a string: json writes them.
+    assert (
+        json_text.compact({"n": 2**70, "m": {1: "x"}})
+        == b'{"n":1180591620717411303424,"m":{"1":"x"}}'
+    )
+    # JSON has no words for NaN and the infinities: null, as the Management API answers them.
+    assert json_text.compact({"x": float("nan"), "y": float("inf")}) == b'{"x":null,"y":null}'
+    # A datetime is no JSON: refused, where orjson alone would write it as a string.
+    with pytest.raises(TypeError, match="datetime"):
+        json_text.compact({"at": datetime.now(UTC)})
+
+
+def test_a_token_whose_claims_are_not_strict_json_is_refused() -> None:
+    header = _b64({"alg": "RS256"})
+    for payload in (b'{"exp":NaN}', b'{"exp":Infinity}', b'{"sub":"\xff"}', b"[" * 2000):
+        encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+        with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
+            jose.read_jwt(f"{header}.{encoded}.c2ln")
 
 
 def _b64(data: object) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeGuard
 
+import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -21,6 +22,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from joserfc.jws import CompactSignature, JWSRegistry
 from joserfc.util import json_b64encode, urlsafe_b64encode
+
+from expressway import json_text
 
 #: Asymmetric algorithms Expressway signs and verifies with. Never ``none``, never HMAC: a token
 #: verified with a key set of public keys must not be forgeable with one of those public keys.
@@ -124,7 +127,7 @@ def sign_jwt(
     """
     algorithm = _registry((alg,)).get_alg(alg)
     algorithm.check_key(key)
-    payload = json.dumps(dict(claims), ensure_ascii=False, separators=(",", ":")).encode()
+    payload = json_text.compact(claims)
     signing_input = _header_segment(typ, alg, key.kid) + urlsafe_b64encode(payload)
     signature = algorithm.sign(signing_input, key)
     return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")
@@ -237,7 +240,10 @@ def read_jwt(
     try:
         signed = jws.extract_compact(token.encode(), registry=registry)
         header = signed.headers()
-        claims = json.loads(signed.payload) if signed.payload is not None else None
+        # orjson reads UTF-8 only, refuses NaN and Infinity and nesting past 1,024 levels (all of
+        # which a JWT's claims never hold: RFC 7519 section 7.2 and RFC 8259), and reads an
+        # integer past 64 bits as a float; a fifth of the time of json.loads.
+        claims = orjson.loads(signed.payload) if signed.payload is not None else None
     except (JoseError, ValueError, RecursionError) as exc:
         raise JoseFailure("token is not a compact JWS") from exc
     if header.get("alg") not in allowed:

@@ -14,6 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from expressway import json_text
+
 #: Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "expressway_read_only"
 #: Execution option: on SQLite, a write transaction begins only if the write lock is free, and
@@ -41,7 +43,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout. JSON columns
+    are written compact (:mod:`expressway.json_text`)."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -49,6 +52,7 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            json_serializer=json_text.compact_text,
         )
 
         @event.listens_for(engine, "connect")
@@ -100,6 +104,7 @@ def make_engine(url: str) -> Engine:
         max_overflow=20,
         pool_timeout=POOL_TIMEOUT,
         connect_args=connect_args,
+        json_serializer=json_text.compact_text,
     )
 
 
