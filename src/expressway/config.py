@@ -6,6 +6,7 @@ the CLI can build as many differently configured apps in one process as they nee
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -173,8 +174,10 @@ class Settings(BaseSettings):
         description=(
             "Addresses or CIDR networks of the reverse proxies in front of the process (a JSON "
             "list). Only a request whose connection comes from one of them has its "
-            "`X-Forwarded-For` read, for the client address that throttling counts; empty, the "
-            "connection's address is the client's."
+            "`X-Forwarded-For` read, for the client address (what throttling counts, event logs "
+            "record and the access log prints), and its `X-Forwarded-Proto`, for its scheme; "
+            "empty, the connection's address is the client's, loopback included. The only "
+            "setting for it: uvicorn's own reading of these headers is off."
         ),
     )
     tenant_brute_force_attempts: int = Field(
@@ -301,7 +304,9 @@ class Settings(BaseSettings):
 
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         """The trusted proxies, parsed."""
-        return parse_networks(self.trusted_proxies)
+        # Asked on every request (twice on the token endpoint's): parsing one network costs
+        # about 3.4 us, finding the networks already parsed 0.2 us.
+        return _parsed_networks(tuple(self.trusted_proxies))
 
     def resolved_tenant_database_url(self) -> str:
         """The tenant database URL, defaulting to a SQLite file in the data directory."""
@@ -354,6 +359,11 @@ class Settings(BaseSettings):
     def management_audience(self) -> str:
         """The audience of the tenant's Management API."""
         return self.tenant_issuer + "api/v2/"
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return parse_networks(values)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -111,18 +111,23 @@ def management_token(token_url: str, admin: dict[str, str], audience: str) -> st
 
 
 @contextmanager
-def tenant_server(env: dict[str, str], port: int, public_url: str, log_path: Path) -> Iterator[str]:
-    """``expressway tenant serve`` as a process of its own; yields its own URL once it answers."""
+def tenant_server(
+    env: dict[str, str], port: int, public_url: str, log_path: Path, workers: int = 1
+) -> Iterator[str]:
+    """``expressway tenant serve`` (with ``--workers`` processes) as a process of its own;
+    yields its own URL once it answers."""
     own_url = f"http://127.0.0.1:{port}"
+    command = [*CLI, "tenant", "serve", "--port", str(port), "--public-url", public_url]
     with log_path.open("w") as log:
         server = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*CLI, "tenant", "serve", "--port", str(port), "--public-url", public_url],
+            [*command, "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 90
+            # Generous for several processes importing everything on a loaded machine.
+            deadline = time.monotonic() + 90 * workers
             while True:
                 try:
                     if httpx.get(f"{own_url}/.well-known/jwks.json").status_code == 200:

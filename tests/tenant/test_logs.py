@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from expressway.tenant import logs
 from tests.conftest import BACKENDS, Tenant, auth0_error
@@ -148,6 +149,17 @@ def test_checkpoint_paging_reads_the_events_after_from_in_log_id_order(tenant: T
     assert 'rel="next"' in page.headers["link"]
     rest = api.get("/logs", params={"from": second, "take": 100}).json()
     assert [e["log_id"] for e in rest][:1] == [third]
+
+
+def test_the_next_page_link_is_made_from_the_public_url_not_the_request(tenant: Tenant) -> None:
+    """Behind a proxy the request's host is the replica's; the link is the tenant's."""
+    first, second = (record(tenant, minute, type="f") for minute in range(2))
+    replica = TestClient(tenant.http.app, base_url="http://replica.internal:9000/api/v2")
+    replica.headers["Authorization"] = tenant.api().headers["Authorization"]
+    page = replica.get("/logs", params={"from": first, "take": 1})
+    assert page.headers["link"] == (
+        f'<http://localhost:8401/api/v2/logs?from={second}&take=1>; rel="next"'
+    )
 
 
 def test_reading_logs_needs_read_logs(tenant: Tenant) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from expressway.workforce.admin_api.schema import okta_date
 from tests.conftest import BACKENDS
@@ -29,6 +30,26 @@ def test_an_admin_action_is_logged_with_its_actor_target_and_client(workforce: W
     assert event["client"]["userAgent"]["rawUserAgent"] == "testclient"
     assert event["uuid"]
     assert event["published"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("peer", "recorded"),
+    [("10.1.2.3", "203.0.113.9"), ("198.51.100.7", "198.51.100.7")],
+    ids=["from-a-trusted-proxy", "from-anywhere-else"],
+)
+def test_an_event_records_the_forwarded_address_only_from_a_trusted_proxy(
+    workforce: Workforce, peer: str, recorded: str
+) -> None:
+    """``X-Forwarded-For`` names the client only on a connection from
+    ``EXPRESSWAY_TRUSTED_PROXIES``."""
+    workforce.runtime.settings.trusted_proxies = ["10.0.0.0/8"]
+    api = TestClient(workforce.http.app, base_url=str(workforce.api().base_url), client=(peer, 1))
+    api.headers.update(workforce.api().headers)
+    api.headers["X-Forwarded-For"] = "203.0.113.9"
+    user = new_user(api)
+    events = api.get("/logs", params={"filter": 'eventType eq "user.lifecycle.create"'}).json()
+    event = next(e for e in events if e["target"][0]["id"] == user["id"])
+    assert event["client"]["ipAddress"] == recorded
 
 
 def test_events_are_ascending_by_default_and_descending_on_request(workforce: Workforce) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from expressway.cli import serving
 from expressway.config import load_settings
 
 app = typer.Typer(
@@ -39,4 +40,10 @@ def serve(
         f"logout URL and {url}/backchannel-logout as the back-channel logout URL "
         "(oidc_logout.backchannel_logout_urls) of its client in the tenant."
     )
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=serving.PROXY_HEADERS,
+    )

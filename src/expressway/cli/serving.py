@@ -40,6 +40,12 @@ AccessLogOption = Annotated[
     ),
 ]
 
+#: uvicorn's own reading of ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (on by default, for
+#: connections from ``FORWARDED_ALLOW_IPS``, loopback unless set) stays off in every serving
+#: process: ``EXPRESSWAY_TRUSTED_PROXIES`` alone decides whom a request comes from
+#: (:mod:`expressway.web.proxies`).
+PROXY_HEADERS = False
+
 #: The interpreter's thread switch interval in a serving process (Python's default: 5 ms).
 SWITCH_INTERVAL_SECONDS = 0.0005
 #: The cycle collector's thresholds in a serving process (Python's default: 700, 10, 10).
@@ -88,7 +94,14 @@ def run(
 
     if workers == 1:
         tune_interpreter()
-        uvicorn.run(build(), host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(
+            build(),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+            proxy_headers=PROXY_HEADERS,
+        )
         return
     os.environ.update(environment)
     config = uvicorn.Config(
@@ -99,6 +112,7 @@ def run(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        proxy_headers=PROXY_HEADERS,
     )
     from expressway.cli.worker_sockets import serve_workers
 

@@ -20,7 +20,16 @@ class BackgroundServer:
         self.name = name
         self.url = f"http://{host}:{port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="on",
+                # EXPRESSWAY_TRUSTED_PROXIES alone decides whom a request comes from, as in
+                # ``serve`` (expressway.web.proxies); uvicorn's own reading of the headers is off.
+                proxy_headers=False,
+            )
         )
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 

@@ -47,6 +47,7 @@ from expressway.sample_app.oidc import (
 )
 from expressway.sample_app.sessions import LocalSession, SeenTokens, SessionStore
 from expressway.web.cookies import clear_cookie, set_session_cookie
+from expressway.web.proxies import TrustedProxyHeaders
 from expressway.web.security import install_security_headers
 from expressway.web.templates import Pages
 
@@ -129,6 +130,7 @@ def create_app(
         openapi_url=None,
     )
     install_security_headers(app)
+    app.add_middleware(TrustedProxyHeaders, trusted=settings.trusted_proxy_networks)
     # The server-side sessions, reachable from outside the requests (tests, an operator shell).
     app.state.sessions = sessions
 

@@ -41,6 +41,7 @@ from expressway.tenant.scim.fast_path import ScimFastPath
 from expressway.web import database_faults
 from expressway.web.health import health_router
 from expressway.web.input_guard import InputGuardMiddleware
+from expressway.web.proxies import TrustedProxyHeaders
 from expressway.web.security import install_security_headers
 
 
@@ -78,8 +79,12 @@ class TenantApp(FastAPI):
     def __init__(self, runtime: TenantRuntime, scim: Starlette, **options: Any) -> None:
         super().__init__(**options)
         through_layers = functools.partial(FastAPI.__call__, self)
-        self.answer_first: ASGIApp = TokenFastPath(
-            ScimFastPath(through_layers, runtime=runtime, scim=scim), runtime=runtime
+        # The client address and scheme are settled before the fast paths read them.
+        self.answer_first: ASGIApp = TrustedProxyHeaders(
+            TokenFastPath(
+                ScimFastPath(through_layers, runtime=runtime, scim=scim), runtime=runtime
+            ),
+            runtime.settings.trusted_proxy_networks,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

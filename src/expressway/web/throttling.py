@@ -99,7 +99,8 @@ def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
-def _is_trusted(value: str, trusted: Sequence[IPNetwork]) -> bool:
+def is_trusted_proxy(value: str, trusted: Sequence[IPNetwork]) -> bool:
+    """Whether ``value`` is an address within one of the ``trusted`` networks."""
     address = _address(value)
     return address is not None and any(address in network for network in trusted)
 
@@ -114,7 +115,7 @@ def client_ip(
     hops; the first untrusted address is the client. Everything left of it was written by the
     client and is not believed. Without trusted proxies the header is never read at all.
     """
-    if peer is None or not trusted or not _is_trusted(peer, trusted):
+    if peer is None or not trusted or not is_trusted_proxy(peer, trusted):
         return peer
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     nearest = peer
@@ -122,7 +123,7 @@ def client_ip(
         if _address(hop) is None:
             # A trusted proxy writes addresses only: what follows is not theirs to vouch for.
             return nearest
-        if not _is_trusted(hop, trusted):
+        if not is_trusted_proxy(hop, trusted):
             return hop
         nearest = hop
     return nearest

@@ -18,6 +18,7 @@ from expressway.storage.faults import DatabaseFault
 from expressway.web import database_faults
 from expressway.web.health import health_router
 from expressway.web.input_guard import InputGuardMiddleware
+from expressway.web.proxies import TrustedProxyHeaders
 from expressway.web.security import install_security_headers
 from expressway.workforce.admin_api import errors as api_errors
 from expressway.workforce.admin_api.routes import admin_router
@@ -84,6 +85,8 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
     )
     app.add_middleware(InputGuardMiddleware, render=_refuse_nul)
     install_security_headers(app)
+    # Added last, so it stands in front of every other layer.
+    app.add_middleware(TrustedProxyHeaders, trusted=runtime.settings.trusted_proxy_networks)
     app.include_router(health_router(runtime.engine))
     app.include_router(oidc_router)
     app.include_router(express_configure_router)

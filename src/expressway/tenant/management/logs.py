@@ -101,8 +101,11 @@ def list_logs(
             )
         )
         last = rows[-1].log_id if rows else start
-        next_url = ctx.request.url.include_query_params(**{"from": last, "take": take})
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        # From the public URL, as the tenant's other absolute URLs are: behind a proxy, the
+        # request's own host can be the name the proxy reached this replica by.
+        page = ctx.request.url.include_query_params(**{"from": last, "take": take})
+        public_url = ctx.runtime.settings.tenant_public_url.rstrip("/")
+        response.headers["Link"] = f'<{public_url}{page.path}?{page.query}>; rel="next"'
         return [log_out(r) for r in rows]
     statement = select(LogEventRow)
     criteria = q if q is not None else search_
