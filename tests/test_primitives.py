@@ -183,6 +183,72 @@ def test_a_token_whose_claims_are_not_strict_json_is_refused() -> None:
             jose.read_jwt(f"{header}.{encoded}.c2ln")
 
 
+client_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(client_json)
+def test_a_client_json_text_is_read_as_json_reads_it(value: object) -> None:
+    """What RFC 8259 allows is read as :func:`json.loads` reads it, integers of any size
+    exact."""
+    text = json.dumps(value, ensure_ascii=False)
+    assert json_text.parse(text.encode()) == json.loads(text) == value
+    assert json_text.parse(text) == value
+
+
+def test_an_integer_past_64_bits_is_read_exact() -> None:
+    assert json_text.parse(b'{"n": 1180591620717411303424}') == {"n": 2**70}
+    assert json_text.parse(b"[-1180591620717411303424]") == [-(2**70)]
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_the_infinities_are_refused_naming_them_and_where(word: str) -> None:
+    """RFC 8259 section 6: "Numeric values that cannot be represented in the grammar below (such
+    as Infinity and NaN) are not permitted"; json.loads takes them."""
+    text = f'{{"s": "{word}, \\"{word}", "n": [1, {word}]}}'
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_text.parse(text.encode())
+    assert refused.value.msg == f"{word} is not JSON (RFC 8259 has no NaN, Infinity or -Infinity)"
+    assert refused.value.pos == text.rindex(word)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "0.0001e400", "1" + "0" * 400 + ".0"])
+def test_a_number_beyond_a_double_is_refused_not_read_as_an_infinity(number: str) -> None:
+    text = f'{{"a": 1e300, "b": {number}}}'
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_text.parse(text)
+    assert refused.value.msg.startswith(f"the number {number[:40]}")
+    assert "too large" in refused.value.msg
+    assert refused.value.pos == text.index(number, 10)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b'{"a": "\xff"}', "the text is not valid UTF-8"),
+        (b'{"a": "\xed\xa0\x80"}', "the text is not valid UTF-8"),
+        (b"[" * 100_000, "the text is nested too deeply"),
+        (b"1" * 5_000, "an integer has more than 4300 digits"),
+        (b"{nope", "Expecting property name enclosed in double quotes"),
+    ],
+)
+def test_what_json_loads_refuses_is_refused_as_a_decoding_error(raw: bytes, problem: str) -> None:
+    """Invalid UTF-8, nesting too deep and an integer too long, which json.loads refuses with
+    other exceptions than a decoding error, are decoding errors too."""
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_text.parse(raw)
+    assert refused.value.msg == problem
+
+
 def _b64(data: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 

@@ -12,12 +12,20 @@ refused as before.
 
 Reading stays with :mod:`json` where a stored value is read back: orjson reads an integer past
 64 bits as a float, which would change it.
+
+What a client sends (a request body, a pasted document) is read by :func:`parse`: :mod:`json`'s
+reader, so an integer past 64 bits is kept exact, but refusing what RFC 8259 has no word for and
+:mod:`json` takes anyway (``NaN``, ``Infinity``, ``-Infinity``, a number too large for a double),
+which would be stored as a float no JSON can hold and answered as ``null``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+import re
+import sys
+from typing import Any, NoReturn
 
 import orjson
 
@@ -36,3 +44,74 @@ def compact(value: Any) -> bytes:
 def compact_text(value: Any) -> str:
     """:func:`compact` as text (a JSON column's value)."""
     return compact(value).decode()
+
+
+class _Unreadable(ValueError):
+    """A value :mod:`json` would read but JSON has no word for; ``literal`` as it was written."""
+
+    def __init__(self, literal: str, reason: str) -> None:
+        super().__init__(reason)
+        self.literal = literal
+        self.reason = reason
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise _Unreadable(name, f"{name} is not JSON (RFC 8259 has no NaN, Infinity or -Infinity)")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        # Valid JSON, but beyond a double: json would read it as an infinity.
+        shown = literal if len(literal) <= 40 else f"{literal[:40]}…"
+        raise _Unreadable(literal, f"the number {shown} is too large (beyond a 64-bit float)")
+    return value
+
+
+_READER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+#: The tokens of a JSON text: a string whole, or a run of a number's or a name's characters.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?[\w.+-]+', re.DOTALL)
+
+
+def _position(text: str, literal: str) -> int:
+    """Where ``literal`` first stands as a token of its own: the text before it was read, so
+    that is where the reader refused it."""
+    for token in _TOKENS.finditer(text):
+        if token.group() == literal:
+            return token.start()
+    return 0
+
+
+def parse(raw: bytes | str) -> Any:
+    """A JSON text (RFC 8259) read as :func:`json.loads` reads it (integers exact, past 64 bits
+    too), every refusal a :class:`json.JSONDecodeError` whose ``msg`` names the problem, so that
+    a caller's ``except`` for malformed JSON covers them all.
+
+    Refused besides what :func:`json.loads` refuses: ``NaN``, ``Infinity`` and ``-Infinity``,
+    a number beyond a double's range (``1e400``), and a surrogate encoded in UTF-8. Refused as
+    malformed JSON where :func:`json.loads` raises another exception: bytes not valid in their
+    encoding, nesting deeper than the interpreter's recursion allows, an integer of more digits
+    than ``int()`` converts.
+    """
+    if isinstance(raw, str):
+        text = raw
+    else:
+        encoding = json.detect_encoding(raw)
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            name = encoding.upper().removesuffix("-SIG")
+            raise json.JSONDecodeError(f"the text is not valid {name}", "", exc.start) from None
+    try:
+        return _READER.decode(text)
+    except _Unreadable as exc:
+        raise json.JSONDecodeError(exc.reason, text, _position(text, exc.literal)) from None
+    except RecursionError:
+        raise json.JSONDecodeError("the text is nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # int() refuses an integer of more digits than the interpreter converts.
+        limit = sys.get_int_max_str_digits()
+        raise json.JSONDecodeError(f"an integer has more than {limit} digits", text, 0) from None

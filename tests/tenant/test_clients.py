@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -367,6 +368,35 @@ def test_malformed_json_is_a_400_not_a_500(tenant: Tenant) -> None:
     )
     assert response.status_code == 400
     assert auth0_error(response)["errorCode"] == "invalid_body"
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_is_refused_as_malformed_json_and_nothing_changes(
+    tenant: Tenant, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: refused as a body that is not JSON, naming the word."""
+    api = tenant.api()
+    created = _create(api, jwt_configuration={"lifetime_in_seconds": 3600})
+    path = f"/clients/{created['client_id']}"
+    headers = {"Content-Type": "application/json"}
+    number = float(word)
+    for response in (
+        api.post("/clients", content=json.dumps({"name": "Other", "x": number}), headers=headers),
+        api.patch(
+            path,
+            content=json.dumps({"jwt_configuration": {"lifetime_in_seconds": number}}),
+            headers=headers,
+        ),
+    ):
+        assert response.status_code == 400, response.text
+        error = auth0_error(response)
+        assert error["errorCode"] == "invalid_body"
+        assert error["message"] == (
+            f"Invalid request payload JSON format: {word} is not JSON"
+            " (RFC 8259 has no NaN, Infinity or -Infinity)"
+        )
+    assert api.get(path).json()["jwt_configuration"]["lifetime_in_seconds"] == 3600
+    assert [c["name"] for c in api.get("/clients").json()].count("Other") == 0
 
 
 def test_a_client_secret_cannot_be_chosen(tenant: Tenant) -> None:

@@ -3,6 +3,7 @@ Express Configuration information (SPEC §3)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -451,6 +452,31 @@ def test_a_bad_sso_body_is_refused_naming_the_field(world: World, body: Any, nam
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
     assert named in response.json()["error_description"]
+    assert _count_connections(world) == 1
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_is_refused_as_a_body_that_is_not_json(world: World, word: str) -> None:
+    """RFC 8259 has no NaN or Infinity: 400 ``invalid_request`` naming the word, and no
+    connection made or changed."""
+    for action, body in (
+        ("sso", {**SSO_BODY, "universal_logout": float(word)}),
+        ("scim", {"issuer": float(word)}),
+    ):
+        response = world.tenant.http.post(
+            f"/express-configure/v1/{action}",
+            content=json.dumps(body),
+            headers={
+                "Authorization": f"Bearer {world.token(SSO, SCIM)}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "error": "invalid_request",
+            "error_description": f"The body is not JSON: {word} is not JSON"
+            " (RFC 8259 has no NaN, Infinity or -Infinity)",
+        }
     assert _count_connections(world) == 1
 
 

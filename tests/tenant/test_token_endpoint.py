@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -203,6 +204,25 @@ def test_a_json_parameter_of_another_type_is_refused(tenant: Tenant) -> None:
     response = tenant.http.post("/oauth/token", json={**_form(tenant), "organization": 7})
     assert response.status_code == 400
     assert "organization" in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_in_a_json_body_is_refused_as_not_json(
+    tenant: Tenant, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: ``invalid_request`` naming the word (the fast path's
+    answer and the endpoint's are the same)."""
+    response = tenant.http.post(
+        "/oauth/token",
+        content=json.dumps({**_form(tenant), "organization": float(word)}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"the request body is not valid JSON: {word} is not JSON"
+        " (RFC 8259 has no NaN, Infinity or -Infinity)",
+    }
 
 
 def test_discovery_names_the_issuer_and_its_endpoints(tenant: Tenant) -> None:

@@ -3,6 +3,7 @@ revocation): a JWT signed by the upstream IdP ends a user's sessions and refresh
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -238,6 +239,22 @@ def test_a_malformed_body_is_refused_with_400(tenant: Tenant, signed_in: Signed)
         response = revoke(tenant, logout_token(), body)
         assert response.status_code == 400, body
         assert response.json()["error"] == "invalid_request", body
+    assert live_rows(tenant) == (2, 2)
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_in_the_body_is_refused_as_not_json(
+    tenant: Tenant, signed_in: Signed, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: ``invalid_request`` naming the word, nothing revoked."""
+    body = json.dumps({"sub_id": {"format": "iss_sub", "iss": ISSUER, "sub": float(word)}})
+    response = revoke(tenant, logout_token(), body.encode())
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["error_description"] == (
+        f"the body is not valid JSON: {word} is not JSON"
+        " (RFC 8259 has no NaN, Infinity or -Infinity)"
+    )
     assert live_rows(tenant) == (2, 2)
 
 

@@ -6,6 +6,7 @@ that only need users to exist write them straight to the database with :func:`in
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -262,6 +263,65 @@ def test_a_patch_merges_metadata_blocks_and_rehashes_a_new_password(tenant: Tena
 
     cleared = api.patch(path(user["user_id"]), json={"user_metadata": {}})
     assert cleared.json()["user_metadata"] == {}
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_in_a_body_is_refused_as_malformed_json_and_nothing_stored(
+    tenant: Tenant, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: a body holding one is refused as a body that is not JSON,
+    naming the word, and nothing of it is stored (it was stored, and answered as null)."""
+    api = tenant.api()
+    insert_user(tenant, "auth0|65ab0123456789abcdef0123", "jane@example.com")
+    user_path = path("auth0|65ab0123456789abcdef0123")
+    metadata = {"user_metadata": {"x": float(word)}}
+    for response in (
+        api.patch(user_path, content=json.dumps(metadata), headers=JSON_HEADERS),
+        api.post(
+            "/users",
+            content=json.dumps(
+                {"connection": DATABASE, "email": "ada@example.com", "password": PASSWORD}
+                | metadata
+            ),
+            headers=JSON_HEADERS,
+        ),
+    ):
+        assert response.status_code == 400, response.text
+        assert auth0_error(response) == {
+            "statusCode": 400,
+            "error": "Bad Request",
+            "message": f"Invalid request payload JSON format: {word} is not JSON"
+            " (RFC 8259 has no NaN, Infinity or -Infinity)",
+            "errorCode": "invalid_body",
+        }
+    assert api.get(user_path).json()["user_metadata"] == {}
+    assert [user["email"] for user in api.get("/users").json()] == ["jane@example.com"]
+
+
+def test_a_number_beyond_a_double_is_refused_not_stored_as_null(tenant: Tenant) -> None:
+    """``1e400`` is JSON, but no double holds it: it was read as an infinity and kept as null."""
+    api = tenant.api()
+    insert_user(tenant, "auth0|65ab0123456789abcdef0123", "jane@example.com")
+    user_path = path("auth0|65ab0123456789abcdef0123")
+    response = api.patch(
+        user_path, content=b'{"user_metadata": {"x": 1e400}}', headers=JSON_HEADERS
+    )
+    assert response.status_code == 400
+    assert "the number 1e400 is too large" in auth0_error(response)["message"]
+    assert api.get(user_path).json()["user_metadata"] == {}
+
+
+def test_an_integer_past_64_bits_in_metadata_is_kept_exact(tenant: Tenant) -> None:
+    api = tenant.api()
+    insert_user(tenant, "auth0|65ab0123456789abcdef0123", "jane@example.com")
+    user_path = path("auth0|65ab0123456789abcdef0123")
+    updated = api.patch(user_path, json={"user_metadata": {"n": 2**70, "m": -(2**70)}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["user_metadata"] == {"n": 2**70, "m": -(2**70)}
+    assert api.get(user_path).json()["user_metadata"] == {"n": 2**70, "m": -(2**70)}
 
 
 def test_a_new_email_is_unverified_and_one_taken_on_the_connection_is_refused(

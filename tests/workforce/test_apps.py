@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -105,6 +106,31 @@ def test_a_wrong_app_body_is_refused_naming_the_property(
     response = workforce.api().post("/apps", json=body)
     assert response.status_code == 400
     assert any(cause.startswith(field) for cause in causes(response)), response.json()
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_in_an_app_is_e0000003_and_nothing_is_stored(
+    workforce: Workforce, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: a settings object kept as given held it, answered as
+    null; now the body is not well-formed and the app is unchanged."""
+    api = workforce.api()
+    app = new_app(api)
+    fetched = api.get(f"/apps/{app['id']}").json()
+    headers = {"Content-Type": "application/json"}
+    body = {**oidc_app_body("Other"), "visibility": {"hide": {"web": float(word)}}}
+    created = api.post("/apps", content=json.dumps(body), headers=headers)
+    replaced = api.put(
+        f"/apps/{app['id']}", content=json.dumps({**fetched, **body}), headers=headers
+    )
+    for response in (created, replaced):
+        assert response.status_code == 400, response.text
+        okta_error(response, "E0000003")
+        assert causes(response) == [
+            f"{word} is not JSON (RFC 8259 has no NaN, Infinity or -Infinity)"
+        ]
+    assert [a["label"] for a in api.get("/apps").json()] == ["Vendor SaaS"]
+    assert api.get(f"/apps/{app['id']}").json() == fetched
 
 
 def test_a_custom_client_id_is_kept_and_must_be_unique(workforce: Workforce) -> None:

@@ -180,6 +180,9 @@ def test_a_bad_paste_is_refused_naming_the_missing_or_wrong_field(
     [
         ("display_name: Vendor", "is not JSON"),
         ('{"display_name": "Vendor",', "is not JSON"),
+        ('{"display_name": NaN}', "is not JSON (NaN is not JSON (RFC 8259"),
+        ('{"display_name": Infinity}', "is not JSON (Infinity is not JSON (RFC 8259"),
+        ('{"display_name": -Infinity}', "is not JSON (-Infinity is not JSON (RFC 8259"),
         ("[1, 2]", "must be a JSON object"),
         ('"just a string"', "must be a JSON object"),
     ],
@@ -187,7 +190,8 @@ def test_a_bad_paste_is_refused_naming_the_missing_or_wrong_field(
 def test_a_paste_that_is_not_a_json_object_is_refused_saying_so(
     workforce: Workforce, text: str, problem: str
 ) -> None:
-    """Text that is not JSON, or JSON that is not an object, is refused as such."""
+    """Text that is not JSON (NaN and the infinities included: RFC 8259 has none), or JSON that
+    is not an object, is refused as such."""
     api = workforce.api()
     submission = new_submission(api)
     response = paste(api, submission["id"], text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -120,9 +122,10 @@ def test_a_wrongly_shaped_body_is_refused_naming_the_property(
     assert any(field in cause for cause in causes(response)), response.json()
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b""])
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"", b'{"profile": "\xff"}'])
 def test_a_body_that_is_not_a_json_object_is_e0000003(workforce: Workforce, content: bytes) -> None:
-    """Not JSON, not an object, or nothing: the body is not well-formed."""
+    """Not JSON (invalid UTF-8 included), not an object, or nothing: the body is not
+    well-formed."""
     response = workforce.api().post(
         "/users", content=content, headers={"Content-Type": "application/json"}
     )
@@ -130,6 +133,38 @@ def test_a_body_that_is_not_a_json_object_is_e0000003(workforce: Workforce, cont
     assert (
         okta_error(response, "E0000003")["errorSummary"] == "The request body was not well-formed."
     )
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_is_e0000003_naming_it_and_nothing_is_stored(
+    workforce: Workforce, word: str
+) -> None:
+    """RFC 8259 has no NaN or Infinity: the body is not well-formed, as malformed JSON is, the
+    cause names the word, and neither a create nor an update is stored."""
+    api = workforce.api()
+    user = new_user(api, "grace@example.com", firstName="Grace")
+    headers = {"Content-Type": "application/json"}
+    number = float(word)
+    for response in (
+        api.post(
+            "/users",
+            content=json.dumps({"profile": {**_profile("ada@example.com"), "nickName": number}}),
+            headers=headers,
+        ),
+        api.post(
+            f"/users/{user['id']}",
+            content=json.dumps({"profile": {"firstName": number}}),
+            headers=headers,
+        ),
+    ):
+        assert response.status_code == 400, response.text
+        error = okta_error(response, "E0000003")
+        assert error["errorSummary"] == "The request body was not well-formed."
+        assert causes(response) == [
+            f"{word} is not JSON (RFC 8259 has no NaN, Infinity or -Infinity)"
+        ]
+    assert api.get(f"/users/{user['id']}").json()["profile"]["firstName"] == "Grace"
+    assert api.get("/users/ada@example.com").status_code == 404
 
 
 def test_an_unknown_group_id_on_creation_fails_and_creates_nothing(workforce: Workforce) -> None:

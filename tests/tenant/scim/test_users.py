@@ -3,6 +3,7 @@ Entra's request shapes, paging, and errors in the SCIM schema."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -508,6 +509,48 @@ def test_malformed_bodies_are_invalid_syntax_or_value(tenant: Tenant) -> None:
         400,
         "invalidPath",
     )
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_an_infinity_is_invalid_syntax_and_writes_nothing(tenant: Tenant, word: str) -> None:
+    """RFC 8259 has no NaN or Infinity: a create (the fast path's and the server's) or a PATCH
+    holding one is ``invalidSyntax`` naming the word, as malformed JSON is, and writes
+    nothing."""
+    scim = scim_connection(tenant)
+    created = scim.http.post("/Users", json=okta_user("kept@example.com", "00ukept")).json()
+    headers = {"Content-Type": "application/scim+json"}
+    number = float(word)
+    problem = (
+        f"the request body is not valid JSON: {word} is not JSON"
+        " (RFC 8259 has no NaN, Infinity or -Infinity)"
+    )
+    new_user = okta_user("nan@example.com", "00unan", title=number)
+    refused = scim.http.post("/Users", content=json.dumps(new_user), headers=headers)
+    assert scim_error(refused, 400, "invalidSyntax")["detail"] == problem
+    change = patch_body({"op": "replace", "value": {"title": number}})
+    refused = scim.http.patch(
+        f"/Users/{created['id']}", content=json.dumps(change), headers=headers
+    )
+    assert scim_error(refused, 400, "invalidSyntax")["detail"] == problem
+    assert _tenant_users(tenant) == 1
+    kept = scim.http.get(f"/Users/{created['id']}").json()
+    assert "title" not in kept
+    assert kept["meta"]["version"] == created["meta"]["version"]
+
+
+def test_an_integer_too_long_to_convert_is_invalid_syntax_not_a_500(tenant: Tenant) -> None:
+    """json.loads refuses an integer of more than 4,300 digits with a ValueError that is not a
+    decoding error: it was a 500."""
+    scim = scim_connection(tenant)
+    body = b'{"userName": ' + b"1" * 5_000 + b"}"
+    refused = scim.http.post(
+        "/Users", content=body, headers={"Content-Type": "application/scim+json"}
+    )
+    error = scim_error(refused, 400, "invalidSyntax")
+    assert error["detail"] == (
+        "the request body is not valid JSON: an integer has more than 4300 digits"
+    )
+    assert _tenant_users(tenant) == 0
 
 
 def test_unknown_paths_and_methods_answer_in_the_scim_schema(tenant: Tenant) -> None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from expressway import json_text
 from expressway.oauth.assertions import ASSERTION_ALGORITHMS, unverified_client_id
 from expressway.oauth.client_auth import read_client_credentials
 from expressway.oauth.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -186,9 +187,9 @@ def parse_parameters(content_type: str, body: bytes) -> dict[str, str]:
     pairs: Sequence[tuple[str, object]]
     if content_type == "application/json":
         try:
-            data = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidRequest("the request body is not valid JSON") from exc
+            data = json_text.parse(body)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"the request body is not valid JSON: {exc.msg}") from exc
         if not isinstance(data, dict):
             raise InvalidRequest("the request body must be a JSON object")
         pairs = list(data.items())

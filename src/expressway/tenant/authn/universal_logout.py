@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from expressway import jose
+from expressway import jose, json_text
 from expressway.oauth.assertions import MAX_ASSERTION_LIFETIME
 from expressway.oauth.errors import OAuthError
 from expressway.tenant import logs
@@ -139,9 +139,9 @@ def _read_subject(body: bytes) -> _Subject:
     if len(body) > MAX_BODY_BYTES:
         raise _bad_request(f"the body must be at most {MAX_BODY_BYTES} bytes")
     try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise _bad_request("the body is not valid JSON") from exc
+        document = json_text.parse(body)
+    except json.JSONDecodeError as exc:
+        raise _bad_request(f"the body is not valid JSON: {exc.msg}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("sub_id"), dict):
         raise _bad_request("the body must be a JSON object with a sub_id object")
     sub_id: dict[str, Any] = document["sub_id"]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from expressway import jose
+from expressway import jose, json_text
 from expressway.oauth.express_configuration import error_body
 from expressway.tenant import logs
 from expressway.tenant.errors import InvalidInput, TenantError
@@ -219,9 +219,9 @@ def _parse(raw: bytes, model: type[BodyT], *, optional: bool) -> BodyT:
     if not raw.strip() and optional:
         return model.model_validate({})
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid_request("The body is not JSON") from exc
+        document = json_text.parse(raw)
+    except json.JSONDecodeError as exc:
+        raise _invalid_request(f"The body is not JSON: {exc.msg}") from exc
     if not isinstance(document, dict):
         raise _invalid_request("The body must be a JSON object")
     try:

@@ -21,8 +21,9 @@ from expressway.tenant.management.context import (
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ClientGrantRow
 from expressway.tenant.services import client_grants as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/client-grants", tags=["Client grants"])
+router = APIRouter(prefix="/client-grants", tags=["Client grants"], route_class=JsonBodyRoute)
 
 OrganizationUsage = Literal["deny", "allow", "require"]
 ScopeList = Annotated[

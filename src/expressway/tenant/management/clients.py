@@ -15,8 +15,9 @@ from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ClientCredentialRow, ClientRow
 from expressway.tenant.services import clients as service
 from expressway.tenant.services.backchannel_logout import OidcLogoutSpec
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/clients", tags=["Clients"])
+router = APIRouter(prefix="/clients", tags=["Clients"], route_class=JsonBodyRoute)
 
 T = TypeVar("T")
 

@@ -29,8 +29,9 @@ from expressway.tenant.rows import (
     ScimTokenRow,
 )
 from expressway.tenant.services import connections as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/connections", tags=["Connections"])
+router = APIRouter(prefix="/connections", tags=["Connections"], route_class=JsonBodyRoute)
 
 Text = Annotated[str, Field(max_length=255)]
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from expressway.tenant.errors import TenantError
+from expressway.web.json_bodies import refusal_reason
 
 logger = logging.getLogger("expressway.tenant")
 
@@ -67,7 +68,8 @@ def describe_validation_error(exc: RequestValidationError) -> tuple[str, str]:
     where, field = _location(tuple(first.get("loc", ())))
     kind = first.get("type", "")
     if kind == "json_invalid":
-        return "Invalid request payload JSON format", "invalid_body"
+        # Auth0's message, then what the reader refused (NaN, a missing comma…).
+        return f"Invalid request payload JSON format: {refusal_reason(first)}", "invalid_body"
     if where == "query":
         return (
             f"Query validation error: '{first.get('msg')}' on property {field}.",

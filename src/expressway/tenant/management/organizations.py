@@ -32,8 +32,9 @@ from expressway.tenant.rows import (
     UserRow,
 )
 from expressway.tenant.services import organizations as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/organizations", tags=["Organizations"])
+router = APIRouter(prefix="/organizations", tags=["Organizations"], route_class=JsonBodyRoute)
 
 UserId = Annotated[str, Field(min_length=1, max_length=255)]
 RoleId = Annotated[str, Field(min_length=1, max_length=64)]

@@ -18,8 +18,9 @@ from expressway.tenant.management.context import (
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ConnectionProfileRow, UserAttributeProfileRow
 from expressway.tenant.services import profiles as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="", tags=["Profiles"])
+router = APIRouter(prefix="", tags=["Profiles"], route_class=JsonBodyRoute)
 
 #: The strategies Auth0 takes overrides for.
 OverrideStrategy = Literal[

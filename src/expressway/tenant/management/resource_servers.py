@@ -12,8 +12,9 @@ from expressway.tenant.management.context import Management, Paging, fetch_page,
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import ResourceServerRow
 from expressway.tenant.services import resource_servers as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/resource-servers", tags=["Resource servers"])
+router = APIRouter(prefix="/resource-servers", tags=["Resource servers"], route_class=JsonBodyRoute)
 
 Lifetime = Annotated[int, Field(ge=1, le=2_592_000)]
 

@@ -25,8 +25,9 @@ from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.rows import RoleRow, UserRow
 from expressway.tenant.services import roles as service
 from expressway.tenant.services import users as users_service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/roles", tags=["Roles"])
+router = APIRouter(prefix="/roles", tags=["Roles"], route_class=JsonBodyRoute)
 
 RoleName = Annotated[str, Field(min_length=1, max_length=50)]
 RoleDescription = Annotated[str, Field(max_length=140)]

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from expressway.tenant.management.context import Management, uses
 from expressway.tenant.management.schema import RequestBody
 from expressway.tenant.services import tenant_settings as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/tenants", tags=["Tenant settings"])
+router = APIRouter(prefix="/tenants", tags=["Tenant settings"], route_class=JsonBodyRoute)
 
 Url = Annotated[str, Field(max_length=2048)]
 #: Hours, as Auth0 counts session lifetimes; at most a year.

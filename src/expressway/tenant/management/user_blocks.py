@@ -17,8 +17,9 @@ from expressway.tenant.management.context import Management, uses
 from expressway.tenant.rows import AttemptCounterRow, UserRow
 from expressway.tenant.services import throttling
 from expressway.tenant.services import users as users_service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(prefix="/user-blocks", tags=["User Blocks"])
+router = APIRouter(prefix="/user-blocks", tags=["User Blocks"], route_class=JsonBodyRoute)
 
 Identifier = Annotated[
     str,

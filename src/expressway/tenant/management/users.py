@@ -26,8 +26,9 @@ from expressway.tenant.management.schema import RequestBody, format_date
 from expressway.tenant.rows import UserRow
 from expressway.tenant.services import roles as roles_service
 from expressway.tenant.services import users as service
+from expressway.web.json_bodies import JsonBodyRoute
 
-router = APIRouter(tags=["Users"])
+router = APIRouter(tags=["Users"], route_class=JsonBodyRoute)
 
 ItemT = TypeVar("ItemT")
 

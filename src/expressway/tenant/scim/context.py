@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from expressway import json_text
 from expressway.scim.errors import SCIM_MEDIA_TYPE, ScimError, forbidden, invalid_syntax
 from expressway.storage.engine import unit_of_work
 from expressway.tenant import logs
@@ -230,11 +231,12 @@ async def json_body(request: Request) -> Any:
 
 
 def parsed_json(body: bytes) -> Any:
-    """A request body as JSON; ``invalidSyntax`` when it is not JSON."""
+    """A request body as JSON (:func:`json_text.parse`: no ``NaN`` or ``Infinity``);
+    ``invalidSyntax`` naming the problem when it is not JSON."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise invalid_syntax("the request body is not valid JSON") from exc
+        return json_text.parse(body)
+    except json.JSONDecodeError as exc:
+        raise invalid_syntax(f"the request body is not valid JSON: {exc.msg}") from exc
 
 
 def record_failure(request: Request, error: ScimError) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import AdminContext
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
 from expressway.workforce.admin_api.shapes import ApiTokenOut
@@ -14,7 +15,7 @@ from expressway.workforce.rows import ApiTokenRow
 from expressway.workforce.services import api_tokens as service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(prefix="/api-tokens", tags=["API tokens"])
+router = APIRouter(prefix="/api-tokens", tags=["API tokens"], route_class=JsonBodyRoute)
 
 TokenPaging = Annotated[Page, Depends(paging(default=20, maximum=200))]
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import Admin, AdminContext
 from expressway.workforce.admin_api.events import log_assignment_changes
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
@@ -19,7 +20,7 @@ from expressway.workforce.services import groups as groups_service
 from expressway.workforce.services import users as users_service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(prefix="/apps", tags=["Applications"])
+router = APIRouter(prefix="/apps", tags=["Applications"], route_class=JsonBodyRoute)
 
 AppPaging = Annotated[Page, Depends(paging(default=20, maximum=200))]
 AppUserPaging = Annotated[Page, Depends(paging(default=50, maximum=500))]

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from expressway.web.json_bodies import refusal_reason
 from expressway.workforce import ids
 from expressway.workforce.errors import WorkforceError
 
@@ -80,12 +81,12 @@ def _cause(error: dict[str, Any]) -> str:
 def describe_validation_error(exc: RequestValidationError) -> tuple[str, str, list[str]]:
     """Okta's code, summary and causes for what pydantic refused."""
     errors = list(exc.errors())
-    # Not JSON, no body, or JSON that is not an object: nothing to name a property of.
-    if any(
-        e.get("type") == "json_invalid"
-        or (tuple(e.get("loc", ())) == ("body",) and e.get("type") != "value_error")
-        for e in errors
-    ):
+    # Not JSON (the cause says what the reader refused: NaN, a missing comma…), no body, or JSON
+    # that is not an object: nothing to name a property of.
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            return "E0000003", "The request body was not well-formed.", [refusal_reason(e)]
+    if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "value_error" for e in errors):
         return "E0000003", "The request body was not well-formed.", []
     causes = [_cause(e) for e in errors]
     first = causes[0].split(":", 1)[0] if causes else "request"

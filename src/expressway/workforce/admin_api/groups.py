@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import AdminContext
 from expressway.workforce.admin_api.events import log_assignment_changes
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
@@ -18,7 +19,7 @@ from expressway.workforce.services import groups as service
 from expressway.workforce.services import users as users_service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(prefix="/groups", tags=["Groups"])
+router = APIRouter(prefix="/groups", tags=["Groups"], route_class=JsonBodyRoute)
 
 GroupPaging = Annotated[Page, Depends(paging(default=10_000, maximum=10_000))]
 MemberPaging = Annotated[Page, Depends(paging(default=1000, maximum=10_000))]

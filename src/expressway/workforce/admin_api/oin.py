@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import Admin, AdminContext
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
 from expressway.workforce.admin_api.schema import (
@@ -27,7 +28,7 @@ from expressway.workforce.rows import AppRow, OinSubmissionRow
 from expressway.workforce.services import oin as service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(tags=["OIN"])
+router = APIRouter(tags=["OIN"], route_class=JsonBodyRoute)
 
 SubmissionPaging = Annotated[Page, Depends(paging(default=20, maximum=200))]
 CatalogPaging = Annotated[Page, Depends(paging(default=50, maximum=200))]

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import Admin, AdminContext
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
 from expressway.workforce.admin_api.schema import (
@@ -33,7 +34,7 @@ from expressway.workforce.services import universal_logout
 from expressway.workforce.services import users as users_service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(tags=["Provisioning"])
+router = APIRouter(tags=["Provisioning"], route_class=JsonBodyRoute)
 
 JobPaging = Annotated[Page, Depends(paging(default=50, maximum=200))]
 MappingPaging = Annotated[Page, Depends(paging(default=100, maximum=1000))]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
+from expressway.web.json_bodies import JsonBodyRoute
 from expressway.workforce.admin_api.context import Admin, AdminContext
 from expressway.workforce.admin_api.events import log_assignment_changes
 from expressway.workforce.admin_api.paging import Page, fetch_page, link_headers, paging
@@ -19,7 +20,7 @@ from expressway.workforce.services import throttling
 from expressway.workforce.services import users as service
 from expressway.workforce.system_log import Party
 
-router = APIRouter(prefix="/users", tags=["Users"])
+router = APIRouter(prefix="/users", tags=["Users"], route_class=JsonBodyRoute)
 
 UserPaging = Annotated[Page, Depends(paging(default=200, maximum=200))]
 GroupPaging = Annotated[Page, Depends(paging(default=10_000, maximum=10_000))]

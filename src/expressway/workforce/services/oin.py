@@ -26,7 +26,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from expressway import jose
+from expressway import jose, json_text
 from expressway.sealing import Sealer
 from expressway.workforce import ids, system_log
 from expressway.workforce.errors import InvalidInput, NotFound
@@ -127,8 +127,8 @@ def parse_information(pasted: str | dict[str, Any]) -> dict[str, str]:
     valid, and nothing else. Raises :class:`InvalidInput` naming every field at fault."""
     if isinstance(pasted, str):
         try:
-            parsed: Any = json.loads(pasted)
-        except ValueError as exc:
+            parsed: Any = json_text.parse(pasted)
+        except json.JSONDecodeError as exc:
             raise InvalidInput.field(
                 "information", f"The Express Configuration information is not JSON ({exc})"
             ) from exc
