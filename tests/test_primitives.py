@@ -249,6 +249,28 @@ def test_what_json_loads_refuses_is_refused_as_a_decoding_error(raw: bytes, prob
     assert refused.value.msg == problem
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": "\\ud800"}',
+        '{"a": ["ok", "x\\uDC00y"]}',
+        '{"\\uDBFF": 1}',
+        '{"a": "\\ud83d\\u0041"}',
+    ],
+)
+def test_a_lone_surrogate_escape_is_refused_as_a_decoding_error(text: str) -> None:
+    """json.loads reads "\\ud800" as a string no UTF-8 (so no database) can hold."""
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_text.parse(text)
+    assert refused.value.msg == "a string holds a lone surrogate (\\uD800 to \\uDFFF not in a pair)"
+    assert refused.value.pos == text.index("\\u")
+
+
+def test_a_surrogate_pair_and_an_escaped_backslash_before_u_d800_are_read() -> None:
+    assert json_text.parse('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
+    assert json_text.parse('{"a": "\\\\ud800"}') == {"a": "\\ud800"}
+
+
 def _b64(data: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 

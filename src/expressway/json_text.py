@@ -89,7 +89,8 @@ def parse(raw: bytes | str) -> Any:
     a caller's ``except`` for malformed JSON covers them all.
 
     Refused besides what :func:`json.loads` refuses: ``NaN``, ``Infinity`` and ``-Infinity``,
-    a number beyond a double's range (``1e400``), and a surrogate encoded in UTF-8. Refused as
+    a number beyond a double's range (``1e400``), a surrogate encoded in UTF-8, and a string
+    holding a surrogate its ``\\u`` escapes leave unpaired (``"\\uD800"``). Refused as
     malformed JSON where :func:`json.loads` raises another exception: bytes not valid in their
     encoding, nesting deeper than the interpreter's recursion allows, an integer of more digits
     than ``int()`` converts.
@@ -104,7 +105,7 @@ def parse(raw: bytes | str) -> Any:
             name = encoding.upper().removesuffix("-SIG")
             raise json.JSONDecodeError(f"the text is not valid {name}", "", exc.start) from None
     try:
-        return _READER.decode(text)
+        value = _READER.decode(text)
     except _Unreadable as exc:
         raise json.JSONDecodeError(exc.reason, text, _position(text, exc.literal)) from None
     except RecursionError:
@@ -115,3 +116,35 @@ def parse(raw: bytes | str) -> Any:
         # int() refuses an integer of more digits than the interpreter converts.
         limit = sys.get_int_max_str_digits()
         raise json.JSONDecodeError(f"an integer has more than {limit} digits", text, 0) from None
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _refuse_lone_surrogates(text, value)
+    return value
+
+
+#: A ``\\u`` escape of a UTF-16 surrogate (``\\uD800`` to ``\\uDFFF``), or one preceded by an
+#: escaped backslash, which is only text: the search is a cheap test of whether to look further.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(text: str, value: Any) -> None:
+    """Refuse a string (a key or a value) holding a surrogate its escapes did not pair: RFC 8259
+    section 8.2 leaves such a string unreadable, and no UTF-8 text, so no database, can hold it.
+    A pair (``\\uD83D\\uDE00``) is read as the one character it encodes and passes."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                match = _SURROGATE_ESCAPE.search(text)
+                raise json.JSONDecodeError(
+                    "a string holds a lone surrogate (\\uD800 to \\uDFFF not in a pair)",
+                    text,
+                    match.start() if match else 0,
+                ) from None

@@ -301,16 +301,27 @@ def test_nan_or_an_infinity_in_a_body_is_refused_as_malformed_json_and_nothing_s
     assert [user["email"] for user in api.get("/users").json()] == ["jane@example.com"]
 
 
-def test_a_number_beyond_a_double_is_refused_not_stored_as_null(tenant: Tenant) -> None:
-    """``1e400`` is JSON, but no double holds it: it was read as an infinity and kept as null."""
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        # JSON, but no double holds it: it was read as an infinity and kept as null.
+        (b"1e400", "the number 1e400 is too large"),
+        # Half a character: no UTF-8 column can hold it, and the write failed with a 500.
+        (b'"\\ud800"', "a string holds a lone surrogate"),
+    ],
+)
+def test_json_no_column_can_hold_is_refused_and_nothing_stored(
+    tenant: Tenant, value: bytes, problem: str
+) -> None:
     api = tenant.api()
     insert_user(tenant, "auth0|65ab0123456789abcdef0123", "jane@example.com")
     user_path = path("auth0|65ab0123456789abcdef0123")
     response = api.patch(
-        user_path, content=b'{"user_metadata": {"x": 1e400}}', headers=JSON_HEADERS
+        user_path, content=b'{"user_metadata": {"x": ' + value + b"}}", headers=JSON_HEADERS
     )
     assert response.status_code == 400
-    assert "the number 1e400 is too large" in auth0_error(response)["message"]
+    assert auth0_error(response)["errorCode"] == "invalid_body"
+    assert problem in auth0_error(response)["message"]
     assert api.get(user_path).json()["user_metadata"] == {}
 
 
