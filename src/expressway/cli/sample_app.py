@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from expressway.cli import serving
 from expressway.config import load_settings
+from expressway.web.proxies import UVICORN_PROXY_HEADERS
 
 app = typer.Typer(
     help="The SaaS vendor's own web app, signing users in through the tenant.",
@@ -45,5 +45,5 @@ def serve(
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=serving.PROXY_HEADERS,
+        proxy_headers=UVICORN_PROXY_HEADERS,
     )

@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from expressway.web.proxies import UVICORN_PROXY_HEADERS
+
 #: The ``--workers`` option of the ``serve`` commands.
 WorkersOption = Annotated[
     int,
@@ -39,12 +41,6 @@ AccessLogOption = Annotated[
         "a token request.",
     ),
 ]
-
-#: uvicorn's own reading of ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (on by default, for
-#: connections from ``FORWARDED_ALLOW_IPS``, loopback unless set) stays off in every serving
-#: process: ``EXPRESSWAY_TRUSTED_PROXIES`` alone decides whom a request comes from
-#: (:mod:`expressway.web.proxies`).
-PROXY_HEADERS = False
 
 #: The interpreter's thread switch interval in a serving process (Python's default: 5 ms).
 SWITCH_INTERVAL_SECONDS = 0.0005
@@ -100,7 +96,7 @@ def run(
             port=port,
             log_level="info",
             access_log=access_log,
-            proxy_headers=PROXY_HEADERS,
+            proxy_headers=UVICORN_PROXY_HEADERS,
         )
         return
     os.environ.update(environment)
@@ -112,7 +108,7 @@ def run(
         workers=workers,
         log_level="info",
         access_log=access_log,
-        proxy_headers=PROXY_HEADERS,
+        proxy_headers=UVICORN_PROXY_HEADERS,
     )
     from expressway.cli.worker_sockets import serve_workers
 

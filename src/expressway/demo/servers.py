@@ -8,6 +8,8 @@ import time
 import uvicorn
 from starlette.types import ASGIApp
 
+from expressway.web.proxies import UVICORN_PROXY_HEADERS
+
 
 class ServerFailed(RuntimeError):
     """A server did not start (its port is taken, say)."""
@@ -26,9 +28,7 @@ class BackgroundServer:
                 port=port,
                 log_level="warning",
                 lifespan="on",
-                # EXPRESSWAY_TRUSTED_PROXIES alone decides whom a request comes from, as in
-                # ``serve`` (expressway.web.proxies); uvicorn's own reading of the headers is off.
-                proxy_headers=False,
+                proxy_headers=UVICORN_PROXY_HEADERS,
             )
         )
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)

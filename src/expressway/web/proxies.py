@@ -14,8 +14,8 @@ stray trailing slash) carries the scheme the client used. uvicorn's own reading 
 (``proxy_headers``, trusting ``FORWARDED_ALLOW_IPS``, loopback by default) is turned off wherever
 Expressway starts it, so that this setting is the only one.
 
-Reading the address again from the rewritten request gives the same answer (the rule is
-idempotent), so code that applies :func:`~expressway.web.throttling.client_ip` itself agrees.
+Everything behind it reads the settled address from the request
+(:func:`~expressway.web.throttling.request_ip`, the token fast path); none applies the rule again.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from collections.abc import Callable, Sequence
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from expressway.web.throttling import IPNetwork, client_ip, is_trusted_proxy
+
+#: uvicorn's own reading of ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (its ``proxy_headers``,
+#: on by default for connections from ``FORWARDED_ALLOW_IPS``, loopback unless set): off in every
+#: process Expressway serves from, so that this layer's setting is the only one.
+UVICORN_PROXY_HEADERS = False
 
 #: The schemes a trusted proxy may say the client used.
 FORWARDED_SCHEMES = frozenset({"http", "https"})

@@ -129,7 +129,7 @@ def client_ip(
     return nearest
 
 
-def request_ip(request: Request, trusted: Sequence[IPNetwork]) -> str | None:
-    """:func:`client_ip` of a Starlette request."""
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.getlist("x-forwarded-for"), trusted)
+def request_ip(request: Request) -> str | None:
+    """The client address of a request, as :class:`~expressway.web.proxies.TrustedProxyHeaders`
+    (in front of every application) settled it with :func:`client_ip`."""
+    return request.client.host if request.client else None

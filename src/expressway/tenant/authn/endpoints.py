@@ -113,7 +113,7 @@ def oauth_error_response(error: OAuthError) -> JSONResponse:
 def request_origin(request: Request) -> RequestOrigin:
     user_agent = request.headers.get("user-agent")
     return RequestOrigin(
-        ip=request_ip(request, get_runtime(request).settings.trusted_proxy_networks()),
+        ip=request_ip(request),
         user_agent=user_agent[:512] if user_agent else None,
     )
 

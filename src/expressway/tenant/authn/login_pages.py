@@ -374,9 +374,7 @@ def _sign_in(
 
 def _limits_and_ip(login: Login) -> tuple[throttling.Limits, str | None]:
     settings = login.runtime.settings
-    return throttling.Limits.of(settings), request_ip(
-        login.request, settings.trusted_proxy_networks()
-    )
+    return throttling.Limits.of(settings), request_ip(login.request)
 
 
 def _wrong_password(login: Login, connection: str, email: str, ip: str | None) -> Response:

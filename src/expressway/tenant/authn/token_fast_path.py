@@ -38,7 +38,6 @@ from expressway.tenant.runtime import TenantRuntime
 from expressway.web import database_faults
 from expressway.web.asgi import RawHeaders, read_body, replay
 from expressway.web.security import SECURITY_HEADERS
-from expressway.web.throttling import client_ip
 
 PATH = "/oauth/token"
 
@@ -116,15 +115,13 @@ class TokenFastPath:
         except OAuthError:
             return None
 
-    def _origin(self, scope: Scope, headers: RawHeaders) -> RequestOrigin:
+    @staticmethod
+    def _origin(scope: Scope, headers: RawHeaders) -> RequestOrigin:
+        # The client address as TrustedProxyHeaders, in front of this layer, settled it.
         client = scope.get("client")
         user_agent = headers.get("user-agent")
         return RequestOrigin(
-            ip=client_ip(
-                client[0] if client else None,
-                headers.getlist("x-forwarded-for"),
-                self.runtime.settings.trusted_proxy_networks(),
-            ),
+            ip=client[0] if client else None,
             user_agent=user_agent[:512] if user_agent else None,
         )
 

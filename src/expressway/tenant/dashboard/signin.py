@@ -119,7 +119,7 @@ def login(request: Request, form: Form = Depends(read_form)) -> Response:
             status_code=403,
         )
     limits = throttling.Limits.of(runtime.settings)
-    ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+    ip = request_ip(request)
     password = password[:256]
     # The password is checked first with no transaction open: on SQLite a write transaction
     # holds the database's one write lock, which the hash would keep for its whole time.

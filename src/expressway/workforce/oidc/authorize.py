@@ -403,7 +403,7 @@ def _check_password_first(
         if org is None or _live_transaction(session, org, request, form, now) is None:
             return None
         policy = throttling.Policy.of(runtime.settings)
-        ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+        ip = request_ip(request)
         if throttling.address_throttled(session, policy, now, ip) is not None:
             return None
         username = _form_text(form, "username", 100).strip()
@@ -446,7 +446,7 @@ def _sign_in(
         auth = AuthorizationRequest.of_json(transaction.request)
         username = _form_text(form, "username", 100).strip()
         policy = throttling.Policy.of(runtime.settings)
-        ip = request_ip(request, runtime.settings.trusted_proxy_networks())
+        ip = request_ip(request)
         client = replace(log_client(request), ip=ip)
         # Checked before the password: a throttled guesser learns nothing, right password or not.
         # Checked here again, with the user's status below, after the password check made outside
