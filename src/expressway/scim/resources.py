@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from scim2_models import (
@@ -31,7 +31,9 @@ from scim2_models import (
     Filter,
     Group,
     Meta,
+    Mutability,
     Patch,
+    Required,
     ResourceType,
     ResponseParameters,
     Returned,
@@ -41,6 +43,7 @@ from scim2_models import (
     ServiceProviderConfig,
     Sort,
     User,
+    default_comparison_key,
 )
 from scim2_models import BaseModel as ScimModel
 from scim2_models import Path as ScimPath
@@ -123,9 +126,7 @@ def complete_manager_value(value: Any, users_url: str) -> Any:
     return _manager_with_reference(value, users_url)
 
 
-def read_resource(
-    model: type[ResourceT], payload: Any, context: Context, *, replacing: bool = False
-) -> ResourceT:
+def read_resource(model: type[ResourceT], payload: Any, context: Context) -> ResourceT:
     """A creation or replacement payload validated into ``model``.
 
     Raises :class:`ScimError` (``invalidSyntax`` for what is not a resource of that schema,
@@ -139,6 +140,12 @@ def read_resource(
     ):
         raise invalid_syntax(f"schemas must name {model.__schema__}")
     try:
+        if context in _WHOLE_WRITES and _WHOLE_WRITE_RULES_ARE_OURS:
+            resource = _read_whole_write(model, payload)
+            if resource is not None:
+                return resource
+        # A payload the rules refuse is validated again by the models, so that the refusal
+        # is theirs, in their words.
         return cast(ResourceT, model.model_validate(payload, scim_ctx=context, scim_policy=POLICY))
     except ValidationError as exc:
         raise ScimError.from_validation_error(exc) from exc
@@ -146,6 +153,122 @@ def read_resource(
         raise ScimError.from_scim_exception(exc) from exc
     except (TypeError, ValueError) as exc:
         raise invalid_value(str(exc)) from exc
+
+
+#: The requests that write a whole resource (RFC 7644 §3.3 and §3.5.1), which
+#: :func:`_read_whole_write` reads.
+_WHOLE_WRITES = (Context.RESOURCE_CREATION_REQUEST, Context.RESOURCE_REPLACEMENT_REQUEST)
+#: Under :data:`POLICY`, the models' rules for those requests, beyond a plain validation, are
+#: the ones :func:`_read_whole_write` applies: their checks of strings the policy cannot
+#: compare, and of unknown extension schemas, are off under the default comparison and with
+#: unknown attributes tolerated.
+_WHOLE_WRITE_RULES_ARE_OURS = (
+    POLICY.comparison_key is default_comparison_key and POLICY.unknown != ScimPolicy.Unknown.forbid
+)
+
+
+def _read_whole_write(model: type[ResourceT], payload: dict[str, Any]) -> ResourceT | None:
+    """The payload of a creation or a replacement, read as the models read it in that context;
+    None when it breaks one of the context's rules, or is not valid at all (the caller then
+    lets the models refuse it, with their words).
+
+    The models check a request's context (RFC 7643 §2.4 and §7: required attributes present,
+    one ``primary`` at most, read-only attributes ignored) in a validator of every object of
+    the payload, which walks all of the object's fields and reads their annotations one by one:
+    131 µs for a typical Okta user, against 50 µs for the plain validation, the largest cost of
+    a SCIM create. Here the payload gets the plain validation, and the same rules, read once per
+    model from the same annotations (:func:`_whole_write_rules`), are applied to the objects it
+    holds. ``tests/scim/test_whole_writes.py`` compares both readings on generated payloads.
+    The one difference no dump shows: an extension's own ``schemas``, which the plain
+    validation fills in with its URN.
+    """
+    try:
+        resource = model.model_validate(payload, scim_ctx=Context.DEFAULT, scim_policy=POLICY)
+    except (ValidationError, SCIMException, TypeError, ValueError):
+        return None
+    if not _whole_write_rules_hold(resource):
+        return None
+    _ignore_read_only(resource)
+    return cast(ResourceT, resource)
+
+
+class _WholeWriteRules(NamedTuple):
+    """A model's fields, by what a whole write does with them."""
+
+    #: Must be filled.
+    required: tuple[str, ...]
+    #: Multi-valued, with one ``primary`` item at most.
+    one_primary: tuple[str, ...]
+    #: Read-only: ignored when written.
+    read_only: tuple[str, ...]
+    #: Hold objects (complex attributes, single or multi-valued), whose rules apply too.
+    complex: tuple[str, ...]
+
+
+@functools.cache
+def _whole_write_rules(model: type[ScimModel]) -> _WholeWriteRules:
+    """:class:`_WholeWriteRules` of ``model``, from its fields' annotations, as the models'
+    context validator reads them."""
+    fields = list(model.model_fields)
+
+    def holds(field_name: str, kind: type[BaseModel]) -> bool:
+        item = model.get_field_root_type(field_name)
+        return isinstance(item, type) and issubclass(item, kind)
+
+    return _WholeWriteRules(
+        required=tuple(
+            f for f in fields if model.get_field_annotation(f, Required) == Required.true
+        ),
+        one_primary=tuple(
+            f
+            for f in fields
+            if model.get_field_multiplicity(f)
+            and holds(f, BaseModel)
+            and "primary" in cast(Any, model.get_field_root_type(f)).model_fields
+        ),
+        read_only=tuple(
+            f for f in fields if model.get_field_annotation(f, Mutability) == Mutability.read_only
+        ),
+        complex=tuple(f for f in fields if holds(f, ScimModel)),
+    )
+
+
+def _objects_in(obj: ScimModel, rules: _WholeWriteRules) -> Iterable[ScimModel]:
+    """The objects ``obj`` holds: its complex attributes, the items of multi-valued ones."""
+    for name in rules.complex:
+        value = getattr(obj, name)
+        if isinstance(value, list):
+            yield from value
+        elif value is not None:
+            yield value
+
+
+def _whole_write_rules_hold(obj: ScimModel) -> bool:
+    """Whether ``obj`` and every object it holds fill their required attributes (an empty list
+    is no value, RFC 7643 §2.5; ``schemas`` excepted, as the models do) and mark one item of a
+    multi-valued attribute ``primary`` at most."""
+    rules = _whole_write_rules(type(obj))
+    for name in rules.required:
+        value = getattr(obj, name)
+        if value is None or (value == [] and name != "schemas"):
+            return False
+    for name in rules.one_primary:
+        items = getattr(obj, name)
+        if items is not None and sum(getattr(i, "primary", None) is True for i in items) > 1:
+            return False
+    return all(_whole_write_rules_hold(inner) for inner in _objects_in(obj, rules))
+
+
+def _ignore_read_only(obj: ScimModel) -> None:
+    """Unset the read-only attributes the payload wrote, in ``obj`` and what it holds, as the
+    models do (RFC 7644 §3.3: the service provider ignores them)."""
+    rules = _whole_write_rules(type(obj))
+    for inner in _objects_in(obj, rules):
+        _ignore_read_only(inner)
+    written = obj.model_fields_set
+    for name in rules.read_only:
+        if name in written:
+            obj.__dict__[name] = None
 
 
 def stored_form(resource: UserResource | GroupResource) -> dict[str, Any]:
