@@ -175,12 +175,51 @@ def test_what_orjson_cannot_write_is_written_by_json_and_what_json_refuses_is_re
         json_text.compact({"at": datetime.now(UTC)})
 
 
-def test_a_token_whose_claims_are_not_strict_json_is_refused() -> None:
-    header = _b64({"alg": "RS256"})
-    for payload in (b'{"exp":NaN}', b'{"exp":Infinity}', b'{"sub":"\xff"}', b"[" * 2000):
-        encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
-        with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
-            jose.read_jwt(f"{header}.{encoded}.c2ln")
+#: JSON that json.loads reads and RFC 7519 section 7.2 (RFC 8259 in UTF-8) cannot hold.
+NOT_STRICT_JSON = [
+    b'{"exp":NaN}',
+    b'{"exp":Infinity}',
+    b'{"exp":1e400}',
+    b'{"sub":"\\ud800"}',
+    b'{"sub":"\xff"}',
+    '{"sub":"x"}'.encode("utf-16-le"),
+    b"[" * 2000,
+]
+
+
+def _segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("payload", NOT_STRICT_JSON)
+def test_a_token_whose_claims_are_not_strict_json_is_refused(payload: bytes) -> None:
+    """RFC 7519 section 7.2: the claims are JSON in UTF-8, read by orjson, which refuses what
+    json.loads takes; peeked at before verification, they are read alike."""
+    token = f"{_b64({'alg': 'RS256'})}.{_segment(payload)}.c2ln"
+    with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
+        jose.read_jwt(token)
+    with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
+        jose.peek_claims(token)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'{"alg":"RS256","kid":NaN}',
+        b'{"alg":"RS256","kid":-Infinity}',
+        b'{"alg":"RS256","kid":1e400}',
+        b'{"alg":"RS256","kid":"\\udc00"}',
+        '{"alg":"RS256"}'.encode("utf-32-be"),
+    ],
+)
+def test_a_token_whose_header_is_not_strict_json_is_refused(header: bytes) -> None:
+    """RFC 7515 section 4: the header is a JSON object in UTF-8; joserfc reads it with
+    json.loads, which took NaN, 1e400, a lone surrogate and UTF-32."""
+    token = f"{_segment(header)}.{_b64({'sub': 'x'})}.c2ln"
+    with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
+        jose.read_jwt(token)
+    with pytest.raises(jose.JoseFailure, match="not a compact JWS"):
+        jose.peek_header(token)
 
 
 client_json = st.recursive(
@@ -283,6 +322,8 @@ def _b64(data: object) -> str:
         (f"{_b64({'typ': 'JWT'})}.{_b64({})}.c2ln", "not a compact JWS"),
         (f"{_b64({'alg': 'RS256'})}.!!!.c2ln", "not a compact JWS"),
         (f"{_b64({'alg': 'RS256'})}.{_b64([1])}.c2ln", "payload is not a JSON object"),
+        # joserfc takes a header that is a list holding "alg"; reading it was a 500.
+        (f"{_b64(['alg'])}.{_b64({})}.c2ln", "header is not a JSON object"),
         (f"{_b64({'alg': 'RS256', 'crit': ['exp']})}.{_b64({})}.c2ln", "crit"),
         (f"{_b64({'alg': 'ES256'})}.{_b64({})}.c2ln", "alg 'ES256' is not accepted"),
     ],

@@ -13,10 +13,11 @@ refused as before.
 Reading stays with :mod:`json` where a stored value is read back: orjson reads an integer past
 64 bits as a float, which would change it.
 
-What a client sends (a request body, a pasted document) is read by :func:`parse`: :mod:`json`'s
-reader, so an integer past 64 bits is kept exact, but refusing what RFC 8259 has no word for and
-:mod:`json` takes anyway (``NaN``, ``Infinity``, ``-Infinity``, a number too large for a double),
-which would be stored as a float no JSON can hold and answered as ``null``.
+What a client sends (a request body, a pasted document) and what a peer answers over HTTP is
+read by :func:`parse`: :mod:`json`'s reader, so an integer past 64 bits is kept exact, but
+refusing what RFC 8259 has no word for and :mod:`json` takes anyway (``NaN``, ``Infinity``,
+``-Infinity``, a number too large for a double), which would be stored as a float no JSON can
+hold and answered as ``null``.
 """
 
 from __future__ import annotations

@@ -100,3 +100,11 @@ def test_an_assertion_that_cannot_be_read_is_refused_saying_why(assertion: str, 
 def test_a_refused_assertion_still_names_the_client_its_failure_is_counted_against() -> None:
     assert assertions.unverified_client_id(_unsigned({"alg": "HS256"})) == "c1"
     assert assertions.unverified_client_id("not-a-jwt") is None
+
+
+def test_an_assertion_whose_claims_are_not_json_names_no_client() -> None:
+    """RFC 7519 section 7.2: claims holding NaN are not JSON, before verification as after
+    (json.loads took them and named the client)."""
+    header, _, signature = _unsigned({"alg": "RS256"}).split(".")
+    claims = base64.urlsafe_b64encode(b'{"sub":"c1","exp":NaN}').rstrip(b"=").decode()
+    assert assertions.unverified_client_id(f"{header}.{claims}.{signature}") is None

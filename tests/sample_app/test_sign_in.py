@@ -3,6 +3,7 @@ the code flow with PKCE, strict ID token validation, readable refusals, and logo
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,22 @@ def test_an_unreachable_tenant_is_a_readable_page(tenant: FakeTenant, tmp_path: 
     page = app.get("/login")
     assert page.status_code == 502
     assert "cannot be reached" in page.text
+
+
+def test_a_discovery_document_that_is_not_json_is_a_readable_page(
+    tenant: FakeTenant, tmp_path: Path
+) -> None:
+    """RFC 8259 has no NaN: a document holding one is not JSON (json.loads took it)."""
+
+    def not_json(request: httpx.Request) -> httpx.Response:
+        document = {**tenant.metadata(), "require_request_uri_registration": float("nan")}
+        return httpx.Response(200, content=json.dumps(document).encode())
+
+    page = sample_app(
+        tenant, tmp_path, http=lambda: httpx.Client(transport=httpx.MockTransport(not_json))
+    ).get("/login")
+    assert page.status_code == 502
+    assert "did not answer JSON" in page.text
 
 
 def test_a_discovery_document_of_another_issuer_is_refused(

@@ -313,6 +313,28 @@ def test_a_first_upstream_login_creates_the_user_and_returns_a_code_to_the_app(
     assert shown["identities"][0]["isSocial"] is False
 
 
+@pytest.mark.parametrize("value", ["NaN", '"\\ud800"'], ids=["NaN", "lone surrogate"])
+def test_an_upstream_answer_that_is_not_json_refuses_the_login(
+    tenant: Tenant, upstream: FakeUpstream, value: str
+) -> None:
+    """RFC 8259: a userinfo claim of NaN or a lone surrogate is not JSON (json.loads took
+    them, for a profile no JSON column can hold): access_denied, no user, the failure logged."""
+    setup = make_connection(tenant)
+
+    def not_json_userinfo(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth2/v1/userinfo":
+            return httpx.Response(200, content=f'{{"sub": "{SUB}", "name": {value}}}'.encode())
+        return upstream.handle(request)
+
+    tenant.runtime.upstream = UpstreamClient(
+        http=lambda: httpx.Client(transport=httpx.MockTransport(not_json_userinfo))
+    )
+    params = answer(sign_in(tenant, upstream, setup))
+    assert params["error"] == "access_denied"
+    assert user(tenant) is None
+    assert "did not answer JSON" in failures(tenant)[-1]
+
+
 def test_an_oidc_connection_found_by_its_discovery_url_makes_oidc_users(
     tenant: Tenant, upstream: FakeUpstream
 ) -> None:

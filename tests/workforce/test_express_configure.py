@@ -39,11 +39,11 @@ def _claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def _fake_id_token(nonce: str) -> str:
+def _fake_id_token(claims: dict[str, Any]) -> str:
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    return f"{part({'alg': 'RS256'})}.{part({'nonce': nonce})}.c2ln"
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2ln"
 
 
 @dataclass
@@ -55,6 +55,8 @@ class FakeTenant:
     kid: str
     challenge: dict[str, str] = field(default_factory=dict)
     token_failure: tuple[int, dict[str, Any]] | None = None
+    #: Changes to the claims of the ID token the code exchange answers.
+    id_token_changes: dict[str, Any] = field(default_factory=dict)
     api_failure: tuple[int, dict[str, Any]] | None = None
     down: bool = False
     requests: list[httpx.Request] = field(default_factory=list)
@@ -89,7 +91,9 @@ class FakeTenant:
             json={
                 "access_token": "tenant-access-token",
                 "token_type": "Bearer",
-                "id_token": _fake_id_token(self.challenge["nonce"]),
+                "id_token": _fake_id_token(
+                    {"nonce": self.challenge["nonce"]} | self.id_token_changes
+                ),
                 "scope": "openid express_configure:sso",
             },
         )
@@ -393,6 +397,22 @@ def test_a_public_key_mismatch_at_the_token_endpoint_fails_the_flow(
     flow_id, query = _start(workforce, fake, instance.app_id)
     assert _callback(workforce, state=query["state"], code="c").status_code == 403
     assert _reasons(_flow(workforce, instance.app_id, flow_id)) == ["public_key_mismatch"]
+    assert fake.sent("/express-configure/v1/sso") == []
+
+
+@pytest.mark.parametrize(
+    "changes", [{"nonce": "another-nonce"}, {"exp": float("nan")}], ids=["nonce", "NaN"]
+)
+def test_an_id_token_of_another_nonce_or_not_json_fails_the_flow(
+    workforce: Workforce, tenant: tuple[FakeTenant, Instance], changes: dict[str, Any]
+) -> None:
+    """OpenID Connect Core §3.1.3.7: the ID token's nonce is the flow's; claims holding NaN
+    are not JSON (RFC 7519 section 7.2), so they name no nonce. The EC API is not called."""
+    fake, instance = tenant
+    fake.id_token_changes = changes
+    flow_id, query = _start(workforce, fake, instance.app_id)
+    assert _callback(workforce, state=query["state"], code="c").status_code == 403
+    assert _reasons(_flow(workforce, instance.app_id, flow_id)) == ["invalid_token_response"]
     assert fake.sent("/express-configure/v1/sso") == []
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from expressway import jose
+from expressway import jose, json_text
 from expressway.clock import Clock
 from expressway.oauth.backchannel_logout import (
     LogoutSubject,
@@ -213,7 +213,7 @@ class TenantClient:
         except httpx.HTTPError as exc:
             raise TenantUnavailable(f"{what} at {url} could not be reached") from exc
         try:
-            return response.status_code, json.loads(body)
+            return response.status_code, json_text.parse(body)
         except ValueError as exc:
             raise TenantUnavailable(
                 f"{what} did not answer JSON (HTTP {response.status_code})"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from expressway import jose
+from expressway import jose, json_text
 from expressway.oauth.pkce import S256, s256_challenge
 
 #: Seconds a discovery document and key set are trusted before they are fetched again.
@@ -211,7 +210,9 @@ class UpstreamClient:
                 f"{what} {url} could not be reached ({type(exc).__name__})"
             ) from exc
         try:
-            document = json.loads(body)
+            # json.loads takes NaN and lone surrogates, which would reach a user's profile and
+            # a JSON column that cannot hold them.
+            document = json_text.parse(body)
         except ValueError as exc:
             raise UpstreamError(
                 f"{what} did not answer JSON (HTTP {response.status_code})"
