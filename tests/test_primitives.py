@@ -305,6 +305,24 @@ def test_a_lone_surrogate_escape_is_refused_as_a_decoding_error(text: str) -> No
     assert refused.value.pos == text.index("\\u")
 
 
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+)
+def test_a_text_in_utf_16_or_utf_32_is_refused_naming_its_encoding(encoding: str) -> None:
+    """RFC 8259 section 8.1: JSON exchanged between systems must be UTF-8; json.loads detects
+    UTF-16 and UTF-32 (with or without a byte order mark) and reads them."""
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_text.parse('{"a": 1}'.encode(encoding))
+    named = encoding.upper()
+    assert refused.value.msg == f"the text is {named}, not UTF-8 (RFC 8259 section 8.1)"
+    assert refused.value.pos == 0
+
+
+def test_a_utf_8_byte_order_mark_is_ignored() -> None:
+    """RFC 8259 section 8.1: a reader may ignore it rather than treat it as an error."""
+    assert json_text.parse(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+
+
 def test_a_surrogate_pair_and_an_escaped_backslash_before_u_d800_are_read() -> None:
     assert json_text.parse('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
     assert json_text.parse('{"a": "\\\\ud800"}') == {"a": "\\ud800"}

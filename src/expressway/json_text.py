@@ -17,7 +17,8 @@ What a client sends (a request body, a pasted document) and what a peer answers 
 read by :func:`parse`: :mod:`json`'s reader, so an integer past 64 bits is kept exact, but
 refusing what RFC 8259 has no word for and :mod:`json` takes anyway (``NaN``, ``Infinity``,
 ``-Infinity``, a number too large for a double), which would be stored as a float no JSON can
-hold and answered as ``null``.
+hold and answered as ``null``, and a text in UTF-16 or UTF-32, which JSON between systems never
+is.
 """
 
 from __future__ import annotations
@@ -89,22 +90,29 @@ def parse(raw: bytes | str) -> Any:
     too), every refusal a :class:`json.JSONDecodeError` whose ``msg`` names the problem, so that
     a caller's ``except`` for malformed JSON covers them all.
 
-    Refused besides what :func:`json.loads` refuses: ``NaN``, ``Infinity`` and ``-Infinity``,
-    a number beyond a double's range (``1e400``), a surrogate encoded in UTF-8, and a string
-    holding a surrogate its ``\\u`` escapes leave unpaired (``"\\uD800"``). Refused as
-    malformed JSON where :func:`json.loads` raises another exception: bytes not valid in their
-    encoding, nesting deeper than the interpreter's recursion allows, an integer of more digits
-    than ``int()`` converts.
+    Refused besides what :func:`json.loads` refuses: bytes in UTF-16 or UTF-32, which
+    :func:`json.loads` detects and reads, ``NaN``, ``Infinity`` and ``-Infinity``, a number
+    beyond a double's range (``1e400``), a surrogate encoded in UTF-8, and a string holding a
+    surrogate its ``\\u`` escapes leave unpaired (``"\\uD800"``). Refused as malformed JSON
+    where :func:`json.loads` raises another exception: bytes not valid UTF-8, nesting deeper than
+    the interpreter's recursion allows, an integer of more digits than ``int()`` converts.
     """
     if isinstance(raw, str):
         text = raw
     else:
         encoding = json.detect_encoding(raw)
+        # RFC 8259 section 8.1: JSON exchanged between systems "MUST be encoded using UTF-8".
+        # A UTF-8 byte order mark is still UTF-8, and the section lets a reader ignore it
+        # rather than treat it as an error: it is skipped, as it always was here, so a client
+        # whose tool writes one (Windows PowerShell's UTF8 encoding does) keeps working for a
+        # mark that changes nothing in what it sent.
+        if encoding not in ("utf-8", "utf-8-sig"):
+            problem = f"the text is {encoding.upper()}, not UTF-8 (RFC 8259 section 8.1)"
+            raise json.JSONDecodeError(problem, "", 0)
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            name = encoding.upper().removesuffix("-SIG")
-            raise json.JSONDecodeError(f"the text is not valid {name}", "", exc.start) from None
+            raise json.JSONDecodeError("the text is not valid UTF-8", "", exc.start) from None
     try:
         value = _READER.decode(text)
     except _Unreadable as exc:
