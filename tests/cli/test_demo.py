@@ -5,27 +5,22 @@ narration."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.fresh import run_python
 from tests.interop.conftest import free_port
 
 pytestmark = pytest.mark.interop
 
 
 def _run_demo(directory: Path, ports: list[int]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "EXPRESSWAY_DATA_DIR": str(directory / ".expressway")}
-    for name in ("EXPRESSWAY_TENANT_DATABASE_URL", "EXPRESSWAY_WORKFORCE_DATABASE_URL"):
-        env.pop(name, None)
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return run_python(
         [
-            sys.executable,
             "-m",
             "expressway.cli",
             "demo",
@@ -37,12 +32,9 @@ def _run_demo(directory: Path, ports: list[int]) -> subprocess.CompletedProcess[
             "--sample-app-port",
             str(ports[2]),
         ],
+        data_dir=directory / ".expressway",
         cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
         timeout=180,
-        check=False,
     )
 
 

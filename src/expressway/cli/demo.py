@@ -3,13 +3,16 @@
 It starts the tenant, the workforce IdP and the sample app on SQLite under one data directory,
 seeds the support case (the role missing, Home Realm Discovery off, the admin not a member),
 plays the story and narrates it, then keeps the three running for a person to click through.
+
+The demo, the systems and the doctor are imported when the command runs (see
+:mod:`expressway.cli`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,16 +21,16 @@ from rich.panel import Panel
 from rich.table import Table
 
 from expressway.config import load_settings
-from expressway.demo import story as demo_story
-from expressway.demo.servers import BackgroundServer, ServerFailed
-from expressway.doctor.inputs import Credentials
+
+if TYPE_CHECKING:
+    from expressway.demo.story import Step
 
 console = Console()
 
 OPERATOR_NAME = "expressway demo"
 
 
-def _print_step(step: demo_story.Step) -> None:
+def _print_step(step: Step) -> None:
     mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
     console.rule(f"{mark} {step.title}", align="left")
     for line in step.lines:
@@ -47,6 +50,9 @@ def demo(
     """Start the tenant, the workforce IdP and the sample app, and play the support case."""
     from pydantic import SecretStr
 
+    from expressway.demo import story as demo_story
+    from expressway.demo.servers import BackgroundServer, ServerFailed
+    from expressway.doctor.inputs import Credentials
     from expressway.sample_app.app import create_app as create_sample_app
     from expressway.tenant.app import create_app as create_tenant_app
     from expressway.tenant.bootstrap import initialise_tenant, rotate_operator_client

@@ -1,44 +1,38 @@
 """``expressway doctor``: every Express Configuration prerequisite, checked before anyone clicks.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on bad input or an unreachable tenant.
+
+The doctor is imported when the command runs (see :mod:`expressway.cli`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from expressway.doctor import (
-    BadInput,
-    CheckResult,
-    Credentials,
-    Inputs,
-    Report,
-    Status,
-    TenantUnavailable,
-    examine,
-    read_pem,
-    tenant_url,
-)
-from expressway.doctor.inputs import base_url
+if TYPE_CHECKING:
+    from expressway.doctor import CheckResult, Report
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 
+#: A check's mark, by the value of its :class:`~expressway.doctor.Status`.
 MARKS = {
-    Status.PASS: "[green]✓[/green]",
-    Status.FAIL: "[red]✗[/red]",
-    Status.WARN: "[yellow]![/yellow]",
-    Status.SKIP: "[dim]-[/dim]",
+    "pass": "[green]✓[/green]",
+    "fail": "[red]✗[/red]",
+    "warn": "[yellow]![/yellow]",
+    "skip": "[dim]-[/dim]",
 }
 
 
 def _print_check(console: Console, check: CheckResult) -> None:
+    from expressway.doctor import Status
+
     cause = f" [dim]{check.cause}[/dim]" if check.status is not Status.PASS else ""
     console.print(
         f"{MARKS[check.status]} {escape(check.title)}{cause}: {escape(check.detail)}",
@@ -49,6 +43,8 @@ def _print_check(console: Console, check: CheckResult) -> None:
 
 
 def _print_report(console: Console, report: Report, fixed: bool) -> None:
+    from expressway.doctor import Status
+
     if fixed:
         applied = [fix for fix in report.fixes if fix.applied]
         if not applied:
@@ -140,6 +136,17 @@ def doctor(
     ] = False,
 ) -> None:
     """Check every Express Configuration prerequisite of a tenant through its Management API."""
+    from expressway.doctor import (
+        BadInput,
+        Credentials,
+        Inputs,
+        TenantUnavailable,
+        examine,
+        read_pem,
+        tenant_url,
+    )
+    from expressway.doctor.inputs import base_url
+
     # Soft wrap: one check is one line, for a terminal and for grep alike.
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False)

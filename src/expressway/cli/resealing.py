@@ -1,23 +1,28 @@
 """``expressway tenant reseal`` and ``expressway workforce reseal``: every sealed value of a
 database moved to the current ``EXPRESSWAY_SECRET_KEY`` (:mod:`expressway.storage.resealing`),
-with a progress bar, a table of what was found and an exit status a script can act on."""
+with a progress bar, a table of what was found and an exit status a script can act on.
+
+The storage layer is imported when the command runs (see :mod:`expressway.cli`).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from expressway.config import Settings, load_settings
-from expressway.storage import migrate
-from expressway.storage.resealing import Resealed, SealedColumn, reseal
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from expressway.storage.resealing import Resealed, SealedColumn
 
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Count what would be resealed; change nothing.")
@@ -47,7 +52,8 @@ def command(
     console: Console,
 ) -> Callable[..., None]:
     """The ``reseal`` command of ``system``, whose runtime is made from the settings by
-    ``runtime`` and names its sealed columns through ``columns``."""
+    ``runtime`` and names its sealed columns through ``columns``; neither is called before the
+    command runs, so they can import the system's modules then."""
 
     def reseal(dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
         """Seal every stored secret again under the current EXPRESSWAY_SECRET_KEY: after a change
@@ -81,6 +87,9 @@ def run(
 ) -> None:
     """Reseal ``system``'s database (``tenant`` or ``workforce``) and report; exits with 1 when
     a value opens with none of the keys given."""
+    from expressway.storage import migrate
+    from expressway.storage.resealing import reseal
+
     if not dry_run:
         # As serving would: the columns walked are those of the current schema.
         migrate.upgrade(engine, system)

@@ -1,22 +1,27 @@
-"""``expressway tenant …``: initialise and serve the vendor-side tenant."""
+"""``expressway tenant …``: initialise and serve the vendor-side tenant.
+
+The tenant's modules are imported inside the commands (see :mod:`expressway.cli`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from expressway.cli import resealing, serving
-from expressway.config import load_settings
-from expressway.tenant.bootstrap import InitResult, initialise_tenant
-from expressway.tenant.runtime import TenantRuntime
-from expressway.tenant.services.resealing import sealed_columns
+from expressway.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from expressway.storage.resealing import SealedColumn
+    from expressway.tenant.bootstrap import InitResult
+    from expressway.tenant.runtime import TenantRuntime
 
 app = typer.Typer(
     help="The SaaS vendor's identity platform (Auth0-compatible).", no_args_is_help=True
@@ -34,9 +39,11 @@ def init(
     ] = None,
 ) -> None:
     """Create the database, signing keys, Management API and admin client (idempotent)."""
+    from expressway.tenant.bootstrap import initialise_tenant
+
     overrides = {"tenant_public_url": public_url} if public_url else {}
     settings = load_settings(**overrides)
-    runtime = TenantRuntime.from_settings(settings)
+    runtime = _runtime(settings)
     result = initialise_tenant(runtime)
     if as_json:
         typer.echo(
@@ -96,9 +103,10 @@ def serve(
     access_log: serving.AccessLogOption = True,
 ) -> None:
     """Serve the tenant (Management API and Authentication API) with uvicorn."""
+    from expressway.tenant.bootstrap import initialise_tenant
+
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
-    settings = load_settings(tenant_public_url=url)
-    runtime = TenantRuntime.from_settings(settings)
+    runtime = _runtime(load_settings(tenant_public_url=url))
     # Serving a tenant never initialised makes its dashboard admin here: say so, once.
     _print_dashboard_admin(initialise_tenant(runtime), url)
     serving.run(
@@ -112,13 +120,25 @@ def serve(
     )
 
 
-app.command()(resealing.command("tenant", TenantRuntime.from_settings, sealed_columns, console))
+def _runtime(settings: Settings) -> TenantRuntime:
+    from expressway.tenant.runtime import TenantRuntime
+
+    return TenantRuntime.from_settings(settings)
+
+
+def _sealed_columns(runtime: TenantRuntime) -> Sequence[SealedColumn[Any]]:
+    from expressway.tenant.services.resealing import sealed_columns
+
+    return sealed_columns(runtime)
+
+
+app.command()(resealing.command("tenant", _runtime, _sealed_columns, console))
 
 
 def worker_app() -> FastAPI:
     """The tenant app of one ``serve --workers`` process, from the environment's settings."""
     serving.tune_interpreter()
-    return _ready_app(TenantRuntime.from_settings(load_settings()))
+    return _ready_app(_runtime(load_settings()))
 
 
 def _ready_app(runtime: TenantRuntime) -> FastAPI:

@@ -1,24 +1,26 @@
-"""``expressway workforce …``: initialise orgs of the workforce IdP, and serve it."""
+"""``expressway workforce …``: initialise orgs of the workforce IdP, and serve it.
+
+The workforce's modules are imported inside the commands (see :mod:`expressway.cli`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from expressway.cli import resealing, serving
-from expressway.config import load_settings
-from expressway.workforce.bootstrap import initialise_org, migrate_database
-from expressway.workforce.errors import WorkforceError
-from expressway.workforce.runtime import WorkforceRuntime
-from expressway.workforce.services import oin
-from expressway.workforce.services.resealing import sealed_columns
+from expressway.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from expressway.storage.resealing import SealedColumn
+    from expressway.workforce.runtime import WorkforceRuntime
 
 app = typer.Typer(
     help="The enterprise IdP (Okta-compatible) with its orgs and admin API.", no_args_is_help=True
@@ -44,8 +46,11 @@ def init(
     ] = None,
 ) -> None:
     """Create an org with its signing keys, a super admin and an API token (idempotent)."""
+    from expressway.workforce.bootstrap import initialise_org
+    from expressway.workforce.errors import WorkforceError
+
     overrides = {"workforce_public_url": public_url} if public_url else {}
-    runtime = WorkforceRuntime.from_settings(load_settings(**overrides))
+    runtime = _runtime(load_settings(**overrides))
     try:
         result = initialise_org(runtime, org, admin_email)
     except WorkforceError as exc:
@@ -100,9 +105,10 @@ def serve(
 ) -> None:
     """Serve the workforce IdP (every org's admin API and OpenID provider) with uvicorn."""
     from expressway.workforce.app import create_app
+    from expressway.workforce.bootstrap import migrate_database
 
     url = public_url or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
-    runtime = WorkforceRuntime.from_settings(load_settings(workforce_public_url=url))
+    runtime = _runtime(load_settings(workforce_public_url=url))
     migrate_database(runtime)
     serving.run(
         lambda: create_app(runtime),
@@ -115,9 +121,19 @@ def serve(
     )
 
 
-app.command()(
-    resealing.command("workforce", WorkforceRuntime.from_settings, sealed_columns, console)
-)
+def _runtime(settings: Settings) -> WorkforceRuntime:
+    from expressway.workforce.runtime import WorkforceRuntime
+
+    return WorkforceRuntime.from_settings(settings)
+
+
+def _sealed_columns(runtime: WorkforceRuntime) -> Sequence[SealedColumn[Any]]:
+    from expressway.workforce.services.resealing import sealed_columns
+
+    return sealed_columns(runtime)
+
+
+app.command()(resealing.command("workforce", _runtime, _sealed_columns, console))
 
 
 def worker_app() -> FastAPI:
@@ -125,7 +141,7 @@ def worker_app() -> FastAPI:
     serving.tune_interpreter()
     from expressway.workforce.app import create_app
 
-    return create_app(WorkforceRuntime.from_settings(load_settings()))
+    return create_app(_runtime(load_settings()))
 
 
 @oin_app.command()
@@ -133,7 +149,10 @@ def publish(
     submission_id: Annotated[str, typer.Argument(help="The finished submission's id.")],
 ) -> None:
     """Publish a finished OIN submission to the global catalog, for every org to add."""
-    runtime = WorkforceRuntime.from_settings(load_settings())
+    from expressway.workforce.errors import WorkforceError
+    from expressway.workforce.services import oin
+
+    runtime = _runtime(load_settings())
     try:
         with runtime.sessions() as session:
             row, changed = oin.publish_by_operator(session, submission_id, runtime.clock.now())
