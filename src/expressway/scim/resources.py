@@ -186,10 +186,7 @@ def _read_whole_write(model: type[ResourceT], payload: dict[str, Any]) -> Resour
         resource = model.model_validate(payload, scim_ctx=Context.DEFAULT, scim_policy=POLICY)
     except (ValidationError, SCIMException, TypeError, ValueError):
         return None
-    if not _whole_write_rules_hold(resource):
-        return None
-    _ignore_read_only(resource)
-    return cast(ResourceT, resource)
+    return cast(ResourceT, resource) if _apply_whole_write_rules(resource) else None
 
 
 class _WholeWriteRules(NamedTuple):
@@ -243,10 +240,12 @@ def _objects_in(obj: ScimModel, rules: _WholeWriteRules) -> Iterable[ScimModel]:
             yield value
 
 
-def _whole_write_rules_hold(obj: ScimModel) -> bool:
+def _apply_whole_write_rules(obj: ScimModel) -> bool:
     """Whether ``obj`` and every object it holds fill their required attributes (an empty list
     is no value, RFC 7643 §2.5; ``schemas`` excepted, as the models do) and mark one item of a
-    multi-valued attribute ``primary`` at most."""
+    multi-valued attribute ``primary`` at most; the read-only attributes the payload wrote are
+    unset on the way, as the models do (RFC 7644 §3.3: the service provider ignores them). A
+    resource that breaks a rule is not used, whatever was unset in it."""
     rules = _whole_write_rules(type(obj))
     for name in rules.required:
         value = getattr(obj, name)
@@ -256,19 +255,13 @@ def _whole_write_rules_hold(obj: ScimModel) -> bool:
         items = getattr(obj, name)
         if items is not None and sum(getattr(i, "primary", None) is True for i in items) > 1:
             return False
-    return all(_whole_write_rules_hold(inner) for inner in _objects_in(obj, rules))
-
-
-def _ignore_read_only(obj: ScimModel) -> None:
-    """Unset the read-only attributes the payload wrote, in ``obj`` and what it holds, as the
-    models do (RFC 7644 §3.3: the service provider ignores them)."""
-    rules = _whole_write_rules(type(obj))
-    for inner in _objects_in(obj, rules):
-        _ignore_read_only(inner)
+    if not all(_apply_whole_write_rules(inner) for inner in _objects_in(obj, rules)):
+        return False
     written = obj.model_fields_set
     for name in rules.read_only:
         if name in written:
             obj.__dict__[name] = None
+    return True
 
 
 def stored_form(resource: UserResource | GroupResource) -> dict[str, Any]:

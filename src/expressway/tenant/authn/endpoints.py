@@ -111,11 +111,7 @@ def oauth_error_response(error: OAuthError) -> JSONResponse:
 
 
 def request_origin(request: Request) -> RequestOrigin:
-    user_agent = request.headers.get("user-agent")
-    return RequestOrigin(
-        ip=request_ip(request),
-        user_agent=user_agent[:512] if user_agent else None,
-    )
+    return RequestOrigin.of(request_ip(request), request.headers.get("user-agent"))
 
 
 #: The largest body a token, revocation or logout request may have. A client assertion is at most

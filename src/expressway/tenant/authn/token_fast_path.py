@@ -119,11 +119,7 @@ class TokenFastPath:
     def _origin(scope: Scope, headers: RawHeaders) -> RequestOrigin:
         # The client address as TrustedProxyHeaders, in front of this layer, settled it.
         client = scope.get("client")
-        user_agent = headers.get("user-agent")
-        return RequestOrigin(
-            ip=client[0] if client else None,
-            user_agent=user_agent[:512] if user_agent else None,
-        )
+        return RequestOrigin.of(client[0] if client else None, headers.get("user-agent"))
 
 
 async def _fault(scope: Scope, exc: Exception) -> Response:

@@ -27,10 +27,19 @@ class ReuseDetected(InvalidGrant):
     must be committed although the request fails: the endpoint commits before answering."""
 
 
+#: The longest user agent a log event keeps.
+MAX_USER_AGENT = 512
+
+
 @dataclass(frozen=True)
 class RequestOrigin:
     ip: str | None
     user_agent: str | None
+
+    @classmethod
+    def of(cls, ip: str | None, user_agent: str | None) -> RequestOrigin:
+        """A request's origin, its user agent cut to what a log event keeps."""
+        return cls(ip=ip, user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None)
 
 
 def set_request_origin(session: Session, origin: RequestOrigin) -> None:
