@@ -107,10 +107,17 @@ def remember_assertions_statement(dialect: str) -> Any:
     the (client_id, jti) of each it inserted."""
     # One statement whatever the number of rows, built once: SQLAlchemy compiles it once, and
     # its "insertmanyvalues" sends the rows as one multi-row INSERT … RETURNING all the same.
-    return (
-        dialect_upsert_insert(dialect, _USED_ASSERTIONS)
-        .on_conflict_do_nothing(index_elements=["client_id", "jti"])
-        .returning(_USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti)
+    return remember_assertion_statement(dialect).returning(
+        _USED_ASSERTIONS.c.client_id, _USED_ASSERTIONS.c.jti
+    )
+
+
+@functools.cache
+def remember_assertion_statement(dialect: str) -> Any:
+    """The insert of one assertion's record that leaves one already there as it is: the
+    statement's count of rows changed says whether it was new (1) or not (0)."""
+    return dialect_upsert_insert(dialect, _USED_ASSERTIONS).on_conflict_do_nothing(
+        index_elements=["client_id", "jti"]
     )
 
 
