@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -67,8 +68,31 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(memory_kb / 1024 / 1024, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "interpreter": interpreter(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def interpreter() -> dict[str, Any]:
+    """Which CPython build ran the servers: how it was built moves every Python figure (a build
+    without profile-guided optimisation, on a shared libpython, is slower; see
+    docs/deployment.md)."""
+    return {
+        "executable": sys.executable,
+        "build": " ".join(platform.python_build()),
+        "compiler": platform.python_compiler(),
+        # Whether this process runs on libpython*.so: the build's own flag says how the library
+        # was built, not whether the executable uses it (Debian's links it in).
+        "shared_libpython": _maps_libpython(),
+        "configure": sysconfig.get_config_var("CONFIG_ARGS") or "",
+    }
+
+
+def _maps_libpython() -> bool | None:
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return None
+    return "libpython" in maps.read_text()
 
 
 def write_json(path: Path, benchmark: str, body: Mapping[str, Any]) -> None:
