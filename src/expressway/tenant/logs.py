@@ -114,7 +114,8 @@ def event_columns(**fields: Unpack[EventFields]) -> dict[str, Any]:
         "details": _storable(fields.get("details") or {}),
     }
     # One pass over the text columns, a field left out or None stored as NULL: the token
-    # endpoint logs every token it issues, and this is a tenth of what its own work costs.
+    # endpoint logs every token it issues (4.7 µs so, 6.2 with a comprehension and a call per
+    # column, of the 105-130 µs of a token's own work).
     for name, length in _LENGTHS.items():
         value = cast("str | None", fields.get(name))
         if name == "description" and not value:
