@@ -331,58 +331,113 @@ def pages(start_index: int, count: int) -> list[Request]:
     return [("GET", "/Users", query, None) for _ in range(count)]
 
 
-def measure(subject: Subject, size: int, arguments: argparse.Namespace) -> dict[str, Timed]:
-    """Lookups, the first page and the last page, each after a warm-up."""
-    concurrency = arguments.concurrency
+#: POSTs sent to one server before the other takes its turn. The two servers' creates, and
+#: then each set of reads, alternate (the order swapped every turn), so that a machine whose
+#: speed drifts over a run slows both alike: the 2 vCPU machine of one round read the RS256
+#: ceiling from 2,578 to 3,724 tokens a core-second over a session, and creates measured one
+#: server after the other read 0.98x by rate in one round and 1.21x in the next.
+CREATE_CHUNK = 1_000
+
+
+class Turns:
+    """The servers in the order of the next turn: as given, then reversed, and so on."""
+
+    def __init__(self, subjects: list[Subject]) -> None:
+        self.subjects = subjects
+        self.count = 0
+
+    def next(self) -> list[Subject]:
+        self.count += 1
+        return self.subjects if self.count % 2 else self.subjects[::-1]
+
+
+def read_sets(size: int, arguments: argparse.Namespace) -> dict[str, tuple[list[Request], Check]]:
+    """Lookups, the first page and the last page."""
     deep = max(1, size - PAGE + 1)
-    sets = {
+    return {
         "lookup": (lookups(size, arguments.requests), FOUND_ONE),
         "list, first page": (pages(1, arguments.pages), full_page(size)),
         "list, deep page": (pages(deep, arguments.pages), full_page(size)),
     }
-    results = {}
-    for operation, (requests, check) in sets.items():
+
+
+def measure(turns: Turns, size: int, arguments: argparse.Namespace) -> dict[str, dict[str, Timed]]:
+    """Each set of reads, each server in turn, each after a warm-up: by server, by operation."""
+    results: dict[str, dict[str, Timed]] = {subject.name: {} for subject in turns.subjects}
+    for operation, (requests, check) in read_sets(size, arguments).items():
         # scim2-server answers a list page at 100,000 users in 2-4 s (it filters and sorts
         # every user in Python), which a minute and 20 ms a page did not always cover.
         each = 4.0 if operation.startswith("list") else 0.02
-        send(subject, requests[: min(20, len(requests))], concurrency, check, seconds_each=each)
-        results[operation] = send(subject, requests, concurrency, check, seconds_each=each)
+        for subject in turns.next():
+            warm_up = requests[: min(20, len(requests))]
+            send(subject, warm_up, arguments.concurrency, check, seconds_each=each)
+            timed = send(subject, requests, arguments.concurrency, check, seconds_each=each)
+            results[subject.name][operation] = timed
     return results
 
 
-def run(subject: Subject, arguments: argparse.Namespace) -> dict[str, Any]:
+def run(subjects: list[Subject], arguments: argparse.Namespace) -> dict[str, Any]:
     """POST users up to each size (at most ``--create`` in all), grow in bulk past that, and
-    measure at each size."""
-    creation = Timed()
+    measure at each size; the servers take turns (:class:`Turns`). By server's name."""
+    turns = Turns(subjects)
+    creation = {subject.name: Timed() for subject in subjects}
+    rows: dict[str, dict[str, Any]] = {subject.name: {} for subject in subjects}
+    bulk: dict[str, dict[str, float]] = {subject.name: {} for subject in subjects}
     reached = 0
-    rows: dict[str, Any] = {}
-    bulk: dict[str, float] = {}
+    profiles: list[Path] = []
 
     def post_until(stop: int) -> None:
         nonlocal reached
-        if stop > reached:
+        for start in range(reached, stop, CREATE_CHUNK):
+            end = min(stop, start + CREATE_CHUNK)
             bodies: list[Request] = [
-                ("POST", "/Users", None, user_body(i)) for i in range(reached, stop)
+                ("POST", "/Users", None, user_body(i)) for i in range(start, end)
             ]
-            profile = arguments.profile if subject.name == "expressway" else None
-            with profiled(subject.server.pid, profile):
-                creation.add(send(subject, bodies, arguments.concurrency, CREATED))
-            reached = stop
+            for subject in turns.next():
+                profile = None
+                if arguments.profile is not None and subject.name == "expressway":
+                    profile = arguments.profile.with_name(
+                        f"{arguments.profile.name}.{len(profiles)}"
+                    )
+                    profiles.append(profile)
+                with profiled(subject.server.pid, profile):
+                    creation[subject.name].add(
+                        send(subject, bodies, arguments.concurrency, CREATED)
+                    )
+        reached = max(reached, stop)
+        for subject in subjects:
             if (held := stored_users(subject)) != reached:
                 raise RuntimeError(f"{subject.name} holds {held} users, not {reached}")
 
     for size in sorted(arguments.sizes):
         post_until(min(size, arguments.create))
         if size > reached:
-            bulk[str(size)] = round(subject.grow(reached, size), 1)
+            for subject in subjects:
+                bulk[subject.name][str(size)] = round(subject.grow(reached, size), 1)
             reached = size
-        for operation, timed in measure(subject, size, arguments).items():
-            rows[f"{operation} @ {size}"] = timed.figures()
-        print(f"   {subject.name}: {size} users measured", flush=True)
+        for name, timings in measure(turns, size, arguments).items():
+            for operation, timed in timings.items():
+                rows[name][f"{operation} @ {size}"] = timed.figures()
+        print(f"   {size} users measured", flush=True)
     if reached < arguments.create:
         post_until(arguments.create)
-    rows[f"create ({arguments.create} POSTs)"] = creation.figures()
-    return {"rows": rows, "bulk_seconds": bulk, **subject.notes}
+    if profiles:
+        # One file of collapsed stacks, as flamegraph.pl and speedscope read it.
+        with arguments.profile.open("w") as merged:
+            for part in profiles:
+                merged.write(part.read_text())
+                part.unlink()
+    return {
+        subject.name: {
+            "rows": {
+                **rows[subject.name],
+                f"create ({arguments.create} POSTs)": creation[subject.name].figures(),
+            },
+            "bulk_seconds": bulk[subject.name],
+            **subject.notes,
+        }
+        for subject in subjects
+    }
 
 
 def _ratio(theirs: float, ours: float) -> float:
@@ -464,16 +519,18 @@ def main() -> None:
         serve_scim2_server(arguments.serve_scim2_server, arguments.prefill)
         return
     load_before = os.getloadavg()
-    servers: dict[str, Any] = {}
-    for name, start in (("expressway", expressway), ("scim2-server", scim2_server)):
-        if arguments.only not in (None, name):
-            continue
-        print(f"== {name}", flush=True)
-        with (
-            tempfile.TemporaryDirectory(prefix="scim-compare-") as scratch,
-            start(Path(scratch)) as subject,
-        ):
-            servers[name] = run(subject, arguments)
+    starts = [
+        (name, start)
+        for name, start in (("expressway", expressway), ("scim2-server", scim2_server))
+        if arguments.only in (None, name)
+    ]
+    with ExitStack() as stack:
+        subjects = []
+        for name, start in starts:
+            print(f"== {name} starting", flush=True)
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-compare-"))
+            subjects.append(stack.enter_context(start(Path(scratch))))
+        servers = run(subjects, arguments)
     comparison = compare(servers, arguments.sizes) if len(servers) == 2 else {}
     if comparison:
         print_table(comparison)
