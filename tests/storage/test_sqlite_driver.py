@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from expressway.storage.sqlite_driver import (
     on_sqlite_driver,
     sqlite_transaction,
 )
+from expressway.storage.types import UTCDateTime
 
 
 class _Base(DeclarativeBase):
@@ -40,6 +41,15 @@ class Event(_Base):
 
 
 EVENTS: sa.Table = Event.__table__  # type: ignore[assignment]
+
+#: Two timestamps of Expressway's own type (UTC, aware), as the tenant's rows keep them.
+STAMPS = sa.Table(
+    "driver_stamps",
+    _Base.metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("created_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime()),
+)
 
 
 @pytest.fixture
@@ -92,6 +102,42 @@ def test_a_select_binds_its_parameters_by_name(engine: sa.Engine) -> None:
         insert.execute(cursor, {"id": "x", "at": datetime.now(UTC), "details": {}, "note": "n"})
         assert lookup.execute(cursor, {"wanted": "x"}).fetchone() == ("n",)
         assert lookup.execute(cursor, {"wanted": "y"}).fetchone() is None
+
+
+def test_timestamps_are_stored_as_sqlalchemy_stores_them_whichever_came_before(
+    engine: sa.Engine,
+) -> None:
+    """The processed form of a timestamp is kept for the next parameter holding the same one:
+    a parameter holding another (even an equal one, or one in another zone) is processed."""
+    now = datetime(2026, 12, 1, 5, 40, 1, 654321, tzinfo=UTC)
+    later = datetime(2026, 12, 1, 5, 40, 2, tzinfo=UTC)
+    same_instant = now.astimezone(timezone(timedelta(hours=-5)))
+    rows = [
+        {"id": "a", "created_at": now, "updated_at": now},
+        {"id": "b", "created_at": now, "updated_at": later},
+        {"id": "c", "created_at": later, "updated_at": same_instant},
+        {"id": "d", "created_at": None, "updated_at": now},
+    ]
+    insert = SqliteStatement(STAMPS.insert(), engine.dialect)
+    with sqlite_transaction(engine) as cursor:
+        for row in rows:
+            insert.execute(cursor, row)
+    with Session(engine) as session:
+        session.execute(STAMPS.insert(), [{**row, "id": row["id"] * 2} for row in rows])
+        session.commit()
+        stored = {
+            row.id: (row.created_at, row.updated_at)
+            for row in session.execute(sa.text("SELECT * FROM driver_stamps"))
+        }
+    for row in rows:
+        assert stored[row["id"]] == stored[row["id"] * 2]
+    assert stored["a"] == (stored["b"][0], stored["a"][0])
+    assert stored["c"][1] == stored["a"][0]
+    assert stored["b"][1] != stored["a"][0]
+    with pytest.raises(ValueError, match="naive"), sqlite_transaction(engine) as cursor:
+        insert.execute(
+            cursor, {"id": "e", "created_at": now, "updated_at": now.replace(tzinfo=None)}
+        )
 
 
 def test_only_sqlite_statements_are_made() -> None:

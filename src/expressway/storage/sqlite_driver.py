@@ -49,6 +49,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from expressway.storage.engine import begin_immediate_now, is_read_only_error
 from expressway.storage.table_writes import note_write
+from expressway.storage.types import UTCDateTime
 
 #: What a :class:`SessionStatement` runs.
 Statement = sa.Insert | sa.Update | sa.Delete | sa.Select[*tuple[Any, ...]]
@@ -73,7 +74,7 @@ class SqliteStatement:
         self.sql = compiled.string
         #: Each parameter's name, in order, with the processor SQLAlchemy applies to its value.
         self._parameters: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            (name, _bind_processor(compiled.binds[name].type, dialect))
             for name in compiled.positiontup
         ]
         #: For a ``SELECT``, the processor SQLAlchemy applies to each column's value read (a
@@ -125,6 +126,45 @@ class SqliteStatement:
 
     def execute_many(self, cursor: sqlite3.Cursor, rows: Sequence[Mapping[str, Any]]) -> None:
         cursor.executemany(self.sql, [self.parameters(values) for values in rows])
+
+
+class _LastTimestamp:
+    """A timestamp's stored form, kept for the next parameter that holds the same ``datetime``
+    object: a request stamps the rows it writes with one ``now`` (a SCIM create passes it six
+    times), and SQLAlchemy's processing of a timestamp takes 1.5 µs. Shared by every statement
+    on one dialect; the pair is replaced whole, so a thread reads either the old or the new."""
+
+    __slots__ = ("_last", "_process")
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self._process = process
+        self._last: tuple[Any, Any] = (None, None)
+
+    def __call__(self, value: Any) -> Any:
+        seen, stored = self._last
+        if value is seen and value is not None:
+            return stored
+        stored = self._process(value)
+        self._last = (value, stored)
+        return stored
+
+
+#: Each dialect's :class:`_LastTimestamp`.
+_timestamps: weakref.WeakKeyDictionary[Dialect, _LastTimestamp] = weakref.WeakKeyDictionary()
+
+
+def _bind_processor(
+    type_: sa.types.TypeEngine[Any], dialect: Dialect
+) -> Callable[[Any], Any] | None:
+    """The processor SQLAlchemy applies to a parameter of ``type_``; a timestamp's keeps the
+    last one it processed (:class:`_LastTimestamp`)."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or not isinstance(type_, UTCDateTime):
+        return process
+    kept = _timestamps.get(dialect)
+    if kept is None:
+        kept = _timestamps[dialect] = _LastTimestamp(process)
+    return kept
 
 
 @contextmanager

@@ -12,10 +12,11 @@ from scim2_models import Context
 
 from expressway.scim.resources import render
 from expressway.storage.engine import unit_of_work
+from expressway.tenant.rows import ScimUserRow
 from expressway.tenant.scim import endpoints
 from expressway.tenant.services.scim_groups import GROUPS
 from expressway.tenant.services.scim_resources import ScimKind
-from expressway.tenant.services.scim_users import USERS
+from expressway.tenant.services.scim_users import USERS, NewScimUser
 from tests.conftest import Tenant
 from tests.tenant.scim.helpers import (
     ENTERPRISE_SCHEMA,
@@ -120,3 +121,10 @@ def test_every_answer_is_the_validated_rendering(
         assert [json.dumps(r) for r in searched.json()["Resources"]] == [in_list]
     # Not one of those answers went through the models: each was rendered from its row.
     assert validations == []
+
+
+def test_what_a_create_wrote_has_every_column_of_the_scim_users_row() -> None:
+    """A create inserts, and answers from, its :class:`NewScimUser`'s values: a column the row
+    gains must be one of them, or the insert would leave it out."""
+    columns = [column.key for column in ScimUserRow.__mapper__.column_attrs]
+    assert sorted(NewScimUser._fields) == sorted(columns)

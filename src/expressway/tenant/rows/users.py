@@ -15,7 +15,8 @@ class UserRow(Timestamps, TenantBase):
     __tablename__ = "users"
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    connection: Mapped[str] = mapped_column(String(128), index=True)
+    #: Looked up through the unique index on (connection, email_key), whose first column it is.
+    connection: Mapped[str] = mapped_column(String(128))
     provider: Mapped[str] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(320))
     #: ``email`` lower-cased: one account per e-mail per connection, whatever its case.

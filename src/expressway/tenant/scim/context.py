@@ -13,6 +13,7 @@ through this process is seen at once, one by another replica within two seconds)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,8 +66,10 @@ class Scim:
     config: ScimConfigurationRow
     token: ScimTokenRow
 
-    @property
+    @functools.cached_property
     def now(self) -> datetime:
+        """The request's time, read once: the rows it writes and its log event carry the same
+        instant (and the same object, whose stored form is then worked out once)."""
         return self.runtime.clock.now()
 
     @property

@@ -29,7 +29,7 @@ from expressway.scim.resources import (
 )
 from expressway.tenant.scim import common
 from expressway.tenant.scim.context import Scim, ScimAccess, ScimResponse, json_body, uses
-from expressway.tenant.services.scim_resources import ResourceT, RowT, ScimKind
+from expressway.tenant.services.scim_resources import ResourceT, RowT, ScimKind, Stored
 
 AttributesParam = Annotated[str | None, Query(alias="attributes")]
 ExcludedParam = Annotated[str | None, Query(alias="excludedAttributes")]
@@ -52,7 +52,7 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
     def render(
         self,
         ctx: Scim,
-        row: RowT,
+        row: Stored,
         context: Context,
         attributes: str | None = None,
         excluded: str | None = None,
@@ -73,7 +73,7 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
 
     def rendered(
         self,
-        row: RowT,
+        row: Stored,
         base_url: str,
         related: Sequence[Any] | None,
         context: Context,
@@ -100,7 +100,7 @@ class ResourceEndpoints(Generic[RowT, ResourceT]):
     def answer(
         self,
         ctx: Scim,
-        row: RowT,
+        row: Stored,
         context: Context,
         status: int = 200,
         known: Sequence[Any] | None = None,

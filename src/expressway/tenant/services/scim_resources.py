@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from scim2_models import Context, ScimFilter
@@ -26,6 +27,23 @@ from expressway.tenant.services.scim_queries import Condition, Indexed, Page, Sq
 
 RowT = TypeVar("RowT", ScimUserRow, ScimGroupRow)
 ResourceT = TypeVar("ResourceT", UserResource, GroupResource)
+
+
+class Stored(Protocol):
+    """What answering with a resource reads of it: its row, or what was just written of it
+    (:class:`~expressway.tenant.services.scim_users.NewScimUser`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def resource(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
+
 
 #: The longest ``userName``, ``displayName`` or ``externalId`` kept: the columns' length.
 MAX_NAME_LENGTH = 512
@@ -68,7 +86,7 @@ class ScimKind(Generic[RowT, ResourceT]):
     related_item: Callable[[Any, str], dict[str, Any]]
 
     def to_resource(
-        self, row: RowT, base_url: str, related: Sequence[Any] | None = None
+        self, row: Stored, base_url: str, related: Sequence[Any] | None = None
     ) -> ResourceT:
         """The SCIM resource of a row: what the IdP sent, with ``id``, ``meta`` and the related
         attribute when there is any (``None``: not asked for)."""
