@@ -12,7 +12,8 @@
 
 ``wrk`` sends the same requests to both (``bench/wrk_requests.lua``: each once, over
 ``--concurrency`` connections kept alive) and checks every answer; only those are timed. Each
-server's CPU per request is read from ``/proc``.
+server's CPU per request is read from ``/proc``. Both servers are up at once and take turns
+(:class:`Turns`): the creates in chunks of :data:`CREATE_CHUNK`, then each set of reads.
 
     .venv/bin/python bench/scim_compare.py [--sizes 1000 100000] [--create 10000] [--requests 500]
 """
