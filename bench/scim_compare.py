@@ -335,8 +335,9 @@ def pages(start_index: int, count: int) -> list[Request]:
 #: POSTs sent to one server before the other takes its turn. The two servers' creates, and
 #: then each set of reads, alternate (the order swapped every turn), so that a machine whose
 #: speed drifts over a run slows both alike: the 2 vCPU machine of one round read the RS256
-#: ceiling from 2,578 to 3,724 tokens a core-second over a session, and creates measured one
-#: server after the other read 0.98x by rate in one round and 1.21x in the next.
+#: ceiling from 2,578 to 3,724 tokens a core-second over a session, and the same code's creates,
+#: measured one server after the other, read 0.98x by rate in that round and 1.21x in a run of
+#: the next session.
 CREATE_CHUNK = 1_000
 
 
