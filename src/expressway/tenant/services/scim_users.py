@@ -376,11 +376,9 @@ def _profile(resource: UserResource, mapping: list[Any], app_metadata: Any) -> d
     for column, metadata_key, read in _compiled(json_text.compact(mapping)):
         # Most mapped attributes are not sent: None needs no cleaning.
         value = read(resource)
-        if value is not None:
-            value = _clean(column, value) if column is not None else _json_scalar(value)
         if column is not None:
-            root[column] = value
-        elif value is None:
+            root[column] = None if value is None else _clean(column, value)
+        elif value is None or (value := _json_scalar(value)) is None:
             metadata.pop(metadata_key, None)
         else:
             metadata[metadata_key] = value
