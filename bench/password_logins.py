@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 
 from expressway import hashing
 from expressway.demo.browser import forms_of
+from expressway.web.outbound import http_client
 
 CALLBACK = "https://app.bench.example/callback"
 DATABASE = "Username-Password-Authentication"
@@ -92,7 +93,9 @@ def log_in(url: str, client_id: str, email: str) -> float:
         }
     )
     started = time.perf_counter()
-    with httpx.Client(base_url=url, timeout=60) as browser:
+    # A new browser for each login, on the process's one TLS context: a context of its own loads
+    # the CA bundle each time (29 ms of CPU on a 2 vCPU EPYC), taken from the tenant's cores.
+    with http_client(base_url=url, timeout=60) as browser:
         response = browser.get(f"/authorize?{query}")
         for _ in range(10):
             if response.is_redirect:

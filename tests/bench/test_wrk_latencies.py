@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.http_servers import serving
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -101,13 +103,8 @@ class SlowFirstAnswer(BaseHTTPRequestHandler):
 def slow_first_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowFirstAnswer)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")

@@ -14,6 +14,8 @@ from html.parser import HTMLParser
 
 import httpx
 
+from expressway.web.outbound import http_client
+
 
 @dataclass
 class Form:
@@ -77,7 +79,7 @@ class Person:
         self.password = password
         self.organization = organization
         self.consent = consent
-        self.http = httpx.Client(timeout=30, follow_redirects=False)
+        self.http = http_client(timeout=30)
         self.pages: list[str] = []
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from expressway.demo.browser import BrowserStuck, Person
 from expressway.doctor.inputs import Credentials, Inputs
 from expressway.doctor.report import Report
 from expressway.doctor.service import examine
+from expressway.web.outbound import http_client
 
 EC_API = "urn:auth0:express-configure"
 EC_PERMISSIONS = ("express_configure:sso", "express_configure:scim")
@@ -55,7 +56,7 @@ class _Api:
 
     def __init__(self, base: str, headers: dict[str, str]) -> None:
         self.base = base
-        self.http = httpx.Client(timeout=30, headers=headers)
+        self.http = http_client(timeout=30, headers=headers)
 
     def answer(self, method: str, path: str, body: object = None) -> httpx.Response:
         return self.http.request(method, f"{self.base}{path}", json=body)

@@ -25,6 +25,7 @@ from expressway.doctor.remote import (
     gather,
 )
 from expressway.doctor.report import FixResult, Report, Status
+from expressway.web.outbound import http_client
 
 
 def _quiet(_: str) -> None:
@@ -91,7 +92,7 @@ def examine(
 ) -> Report:
     """Connect to the tenant and run doctor, with or without fixes."""
     owned = http is None
-    client = http or httpx.Client(timeout=TIMEOUT_SECONDS)
+    client = http or http_client(timeout=TIMEOUT_SECONDS)
     try:
         progress(f"Connecting to {inputs.tenant_url}")
         sdk = connect(inputs, client)

@@ -46,6 +46,7 @@ from expressway.oauth.relying_party import (
     read_metadata,
 )
 from expressway.sealing import Sealer, SealError
+from expressway.web.outbound import http_client
 
 LOGIN_COOKIE = "expressway_sample_login"
 SESSION_COOKIE = "expressway_sample_session"
@@ -79,7 +80,7 @@ class TenantUnavailable(RelyingPartyError):
 def default_http_client() -> httpx.Client:
     # No redirects: a token endpoint that redirects is misconfigured, and following it would
     # send the client secret to a host nobody configured.
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+    return http_client(timeout=HTTP_TIMEOUT)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from expressway.storage.group_commit import GroupCommit
 from expressway.storage.sqlite_driver import KeptConnection
 from expressway.tenant.authn.upstream import UpstreamClient
 from expressway.tenant.signing import SigningKeys
+from expressway.web.outbound import http_client
 
 #: Seconds a back-channel logout receiver has to answer before the attempt counts as failed.
 BACKCHANNEL_TIMEOUT = 5.0
@@ -25,7 +26,7 @@ BACKCHANNEL_TIMEOUT = 5.0
 
 def backchannel_http_client() -> httpx.Client:
     # No redirects: a Logout Token goes to the registered URL only, never where it points.
-    return httpx.Client(timeout=BACKCHANNEL_TIMEOUT, follow_redirects=False)
+    return http_client(timeout=BACKCHANNEL_TIMEOUT)
 
 
 @dataclass

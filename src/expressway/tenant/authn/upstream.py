@@ -27,6 +27,7 @@ import httpx
 
 from expressway import jose, json_text
 from expressway.oauth.pkce import S256, s256_challenge
+from expressway.web.outbound import http_client
 
 #: Seconds a discovery document and key set are trusted before they are fetched again.
 METADATA_TTL = 3600
@@ -103,7 +104,7 @@ def _cache_key(rp: RelyingParty) -> _CacheKey:
 def default_http_client() -> httpx.Client:
     # No redirects: a discovery or token endpoint that redirects elsewhere is misconfigured, and
     # following it would send our client secret to a host nobody configured.
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+    return http_client(timeout=HTTP_TIMEOUT)
 
 
 def discovery_url_for(issuer: str) -> str:

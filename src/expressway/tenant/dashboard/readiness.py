@@ -43,6 +43,7 @@ from expressway.tenant.management.scopes import MANAGEMENT_SCOPE_NAMES
 from expressway.tenant.rows import ClientRow
 from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import clients as clients_service
+from expressway.web.outbound import http_client
 
 router = APIRouter()
 
@@ -61,7 +62,7 @@ def _http(request: Request) -> httpx.Client:
     factory: Callable[[], httpx.Client] | None = getattr(
         request.app.state, HTTP_FACTORY_STATE, None
     )
-    return factory() if factory is not None else httpx.Client(timeout=TIMEOUT_SECONDS)
+    return factory() if factory is not None else http_client(timeout=TIMEOUT_SECONDS)
 
 
 def _token(runtime: TenantRuntime, client: ClientRow) -> str:

@@ -8,29 +8,22 @@ fake tenant through ``httpx.MockTransport`` or the real one through ``httpx.ASGI
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import httpx
+
+from expressway.web.outbound import http_client
 
 #: Seconds to wait for the tenant: the admin's browser is waiting on the callback meanwhile.
 HTTP_TIMEOUT = 10.0
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-@cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes tens of milliseconds, once per client made; one context,
-    # built once, serves every client (an SSLContext may be shared between connections).
-    return httpx.create_ssl_context()
-
-
 def default_http_client() -> httpx.Client:
     # Redirects are not followed: a tenant's API never redirects, and following one would send
     # the access token and the instance's secret wherever it pointed.
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, verify=_tls_context())
+    return http_client(timeout=HTTP_TIMEOUT)
 
 
 class TenantUnreachable(Exception):
