@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from expressway import json_text
+from expressway.storage import checkpoints
 
 #: Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "expressway_read_only"
@@ -68,6 +69,9 @@ def make_engine(url: str) -> Engine:
             # the five statements of a create in a batch's savepoint took SQLite 83 µs instead
             # of 149 (their 66 µs in a transaction of their own).
             cursor.execute("PRAGMA temp_store=MEMORY")
+            # Checkpoints are taken in the background (:mod:`.checkpoints`); a commit takes one
+            # itself only past this backstop.
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {checkpoints.BACKSTOP_PAGES}")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from expressway import __version__
+from expressway.storage.checkpoints import checkpointing
 from expressway.storage.faults import DatabaseFault
 from expressway.tenant.authn import (
     authorize,
@@ -94,14 +95,14 @@ class TenantApp(FastAPI):
 def _lifespan(
     runtime: TenantRuntime,
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
-    """The back-channel logout worker's lifespan; once it has stopped, the token batches'
-    connection is given back."""
+    """The back-channel logout worker's lifespan, with the database's WAL checkpointed in the
+    background; once they have stopped, the token batches' connection is given back."""
     worker = backchannel_logout.lifespan(runtime)
 
     @contextlib.asynccontextmanager
     async def run(app: Any) -> AsyncIterator[None]:
         try:
-            async with worker(app):
+            async with checkpointing(runtime.engine), worker(app):
                 yield
         finally:
             batched_exchanges.release(runtime)

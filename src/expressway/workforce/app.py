@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from expressway import __version__
+from expressway.storage.checkpoints import checkpointing
 from expressway.storage.faults import DatabaseFault
 from expressway.web import database_faults
 from expressway.web.health import health_router
@@ -54,18 +55,20 @@ def _database_fault(request: Request, fault: DatabaseFault) -> Response:
 def create_app(runtime: WorkforceRuntime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """The provisioning worker runs while the app serves, unless turned off."""
+        """The provisioning worker runs while the app serves, unless turned off; the database's
+        WAL is checkpointed in the background."""
         worker = (
             ProvisioningWorker(runtime) if runtime.settings.workforce_provisioning_worker else None
         )
         app.state.provisioning_worker = worker
-        if worker is not None:
-            worker.start()
-        try:
-            yield
-        finally:
+        async with checkpointing(runtime.engine):
             if worker is not None:
-                await to_thread.run_sync(worker.stop)
+                worker.start()
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    await to_thread.run_sync(worker.stop)
 
     app = FastAPI(
         lifespan=lifespan,
