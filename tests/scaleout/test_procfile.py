@@ -30,7 +30,9 @@ HONCHO = Path(sys.executable).with_name("honcho")
 def free_base_port() -> int:
     """A base port ``p`` with ``p``, ``p + 1``, ``p + 100`` and ``p + 101`` all free."""
     for _ in range(50):
-        base = 20000 + secrets.randbelow(30000)
+        # Below Linux's ephemeral range (32768-60999): a replica's outbound connections (to
+        # PostgreSQL) take local ports from it, and one took workforce.1's port before it bound.
+        base = 20000 + secrets.randbelow(12_600)
         ports = (base, base + 1, base + 100, base + 101)
         try:
             for port in ports:
