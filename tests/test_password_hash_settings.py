@@ -16,9 +16,9 @@ def _parameters(stored_hash: str) -> str:
 
 
 def test_new_passwords_get_owasps_configuration_by_default() -> None:
-    """19 MiB, 2 passes, 1 lane (OWASP Password Storage Cheat Sheet)."""
+    """19 MiB and 2 passes (OWASP Password Storage Cheat Sheet), in 2 lanes."""
     stored = hashing.hash_password("correct horse")
-    assert _parameters(stored) == "m=19456,t=2,p=1"
+    assert _parameters(stored) == "m=19456,t=2,p=2"
     assert hashing.rehash_if_needed(stored, "correct horse") is None
 
 
@@ -27,7 +27,7 @@ def test_a_hash_with_other_parameters_still_verifies_and_is_rehashed() -> None:
     assert hashing.verify_password(old, "correct horse")
     renewed = hashing.rehash_if_needed(old, "correct horse")
     assert renewed is not None
-    assert _parameters(renewed) == "m=19456,t=2,p=1"
+    assert _parameters(renewed) == "m=19456,t=2,p=2"
     assert hashing.verify_password(renewed, "correct horse")
 
 
@@ -35,17 +35,17 @@ def test_the_settings_choose_the_parameters(monkeypatch: pytest.MonkeyPatch) -> 
     """One of OWASP's equivalent rows, through the environment, as a process reads it."""
     monkeypatch.setenv("EXPRESSWAY_PASSWORD_HASH_MEMORY_KIB", "12288")
     monkeypatch.setenv("EXPRESSWAY_PASSWORD_HASH_TIME_COST", "3")
-    monkeypatch.setenv("EXPRESSWAY_PASSWORD_HASH_PARALLELISM", "2")
+    monkeypatch.setenv("EXPRESSWAY_PASSWORD_HASH_PARALLELISM", "1")
     hashing.reload_password_hash_parameters()
     try:
         stored = hashing.hash_password("correct horse")
-        assert _parameters(stored) == "m=12288,t=3,p=2"
-        default = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=1)
+        assert _parameters(stored) == "m=12288,t=3,p=1"
+        default = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=2)
         assert hashing.rehash_if_needed(default.hash("correct horse"), "correct horse")
     finally:
         monkeypatch.undo()
         hashing.reload_password_hash_parameters()
-    assert _parameters(hashing.hash_password("correct horse")) == "m=19456,t=2,p=1"
+    assert _parameters(hashing.hash_password("correct horse")) == "m=19456,t=2,p=2"
 
 
 @pytest.mark.parametrize(("memory_kib", "time_cost"), OWASP_ARGON2ID_MINIMUMS)
@@ -66,3 +66,13 @@ def test_a_configuration_weaker_than_owasps_is_refused(memory_kib: int, time_cos
 def test_less_memory_than_owasps_smallest_row_is_refused() -> None:
     with pytest.raises(ValidationError, match="greater than or equal to 7168"):
         Settings(password_hash_memory_kib=4_096, password_hash_time_cost=10)
+
+
+def test_a_one_lane_hash_moves_to_two_lanes_at_its_next_sign_in() -> None:
+    """Hashes stored before the default became two lanes (the same memory and passes in one)."""
+    one_lane = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=1).hash("correct horse")
+    assert hashing.check_password(one_lane, "wrong horse").rehashed is None
+    checked = hashing.check_password(one_lane, "correct horse")
+    assert checked.matches
+    assert checked.rehashed is not None
+    assert _parameters(checked.rehashed) == "m=19456,t=2,p=2"

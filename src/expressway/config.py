@@ -109,8 +109,8 @@ class Settings(BaseSettings):
         ge=7_168,
         le=4 * 1024 * 1024,
         description=(
-            "Memory of one Argon2id password hash, in KiB. The default with the two below is the "
-            "OWASP Password Storage Cheat Sheet's configuration (19 MiB, 2 passes, 1 lane); any "
+            "Memory of one Argon2id password hash, in KiB. The default with the pass count below "
+            "is the OWASP Password Storage Cheat Sheet's configuration (19 MiB, 2 passes); any "
             "of its equivalent rows (46 MiB and 1 pass, 12 MiB and 3, 9 MiB and 4, 7 MiB and 5) "
             "or a stronger choice is accepted, nothing weaker. Stored hashes keep their own "
             "parameters and take these at their user's next successful sign-in."
@@ -123,12 +123,15 @@ class Settings(BaseSettings):
         description="Passes of one Argon2id password hash over its memory.",
     )
     password_hash_parallelism: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=64,
         description=(
-            "Lanes of one Argon2id password hash. One lane keeps a hash on one core, so that "
-            "sign-ins in parallel share the cores; more only shorten one hash's wall time."
+            "Lanes of one Argon2id password hash, each filled by a thread of its own (RFC 9106 "
+            "section 4: as many lanes as threads a hash may use). The memory and passes are the "
+            "same whatever the lanes, and so is the CPU of a hash; two lanes halve a sign-in's "
+            "wait for its hash on an otherwise idle machine with two cores or more, and sign-ins "
+            "in parallel share the cores as with one."
         ),
     )
 
