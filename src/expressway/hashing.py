@@ -12,14 +12,14 @@ Argon2id's cost trades an attacker's cost a guess offline against ours a sign-in
 the OWASP Password Storage Cheat Sheet's configuration
 (https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id):
 19 MiB and 2 passes, about a tenth of the CPU of RFC 9106's second recommended option
-(64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost, in 2 lanes.
-The lanes split the same memory and passes between threads filled at once: a guess costs as
-much CPU and memory with one lane as with two, but with two a sign-in waits for half of it on
-two idle cores (18.0 and 18.3 ms a verification against 33.9 and 34.1 ms with one lane, 32.5
-and 32.9 ms of CPU against 33.7 and 33.8, on a 2 vCPU AMD EPYC). The
-``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
-Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
-:func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
+(64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost. Its memory is
+filled in 2 lanes, each on a thread of its own: a guess costs as much CPU and memory with one
+lane as with two, but with two a sign-in waits for half of it on two idle cores (18.0 and 18.3
+ms a verification against 33.9 and 34.1 ms with one lane, 32.5 and 32.9 ms of CPU against 33.7
+and 33.8, on a 2 vCPU AMD EPYC). The ``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others
+(:class:`expressway.config.Settings`). Every hash encodes its own parameters, so hashes made
+with other ones keep verifying, and :func:`rehash_if_needed` gives a successful sign-in the hash
+to store in their place.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,16 +73,13 @@ def reload_password_hash_parameters() -> None:
     password_hash_parameters.cache_clear()
     _password_hasher.cache_clear()
     _dummy_password_hash.cache_clear()
-    if _hashing.cache_info().currsize:
-        # Sized by the lanes: the next hash gets a pool for the new ones.
-        _hashing().shutdown(wait=False)
-        _hashing.cache_clear()
+    # Sized by the lanes: the next hash gets a pool for the new ones.
+    _hashing.replace()
 
 
-@lru_cache(maxsize=1)
-def _hashing() -> ThreadPoolExecutor:
+class _HashingPool:
     """The threads Argon2id runs on, whichever thread asks: one for every ``parallelism`` cores
-    (each hash fills its lanes on threads of its own), and at least one.
+    (each hash fills its lanes on threads of its own), and at least one; made at the first hash.
 
     A hash takes its whole memory (19 MiB by default) at once, and glibc's malloc keeps a freed
     block of that size in the arena of the thread that freed it: hashed on a web server's request
@@ -91,19 +89,39 @@ def _hashing() -> ThreadPoolExecutor:
     than the cores hold lanes would only share the CPU, and with two lanes a pool as large as the
     cores kept a block more (57 MiB against 38 after concurrent sign-ins on two cores).
     """
-    lanes = password_hash_parameters().parallelism
-    return ThreadPoolExecutor(
-        max_workers=max(1, (os.cpu_count() or 1) // lanes), thread_name_prefix="argon2id"
-    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                lanes = password_hash_parameters().parallelism
+                self._pool = ThreadPoolExecutor(
+                    max_workers=max(1, (os.cpu_count() or 1) // lanes),
+                    thread_name_prefix="argon2id",
+                )
+            return self._pool
+
+    def replace(self) -> None:
+        """Let the hashes under way finish on the pool they are on; the next gets a new one."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+            self._pool = None
+
+
+_hashing = _HashingPool()
 
 
 def hash_password(password: str) -> str:
-    return _hashing().submit(_password_hasher().hash, password).result()
+    return _hashing.get().submit(_password_hasher().hash, password).result()
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     try:
-        return _hashing().submit(_password_hasher().verify, stored_hash, password).result()
+        return _hashing.get().submit(_password_hasher().verify, stored_hash, password).result()
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
