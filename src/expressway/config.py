@@ -129,9 +129,9 @@ class Settings(BaseSettings):
         description=(
             "Lanes of one Argon2id password hash, each filled by a thread of its own (RFC 9106 "
             "section 4: as many lanes as threads a hash may use). The memory and passes are the "
-            "same whatever the lanes, and so is the CPU of a hash; two lanes halve a sign-in's "
-            "wait for its hash on an otherwise idle machine with two cores or more, and sign-ins "
-            "in parallel share the cores as with one."
+            "same whatever the lanes; two lanes nearly halve a sign-in's wait for its hash on an "
+            "otherwise idle machine with two cores or more, for a few percent more CPU (the "
+            "threads' starts and joins), and sign-ins in parallel share the cores as with one."
         ),
     )
 

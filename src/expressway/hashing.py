@@ -13,13 +13,13 @@ the OWASP Password Storage Cheat Sheet's configuration
 (https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id):
 19 MiB and 2 passes, about a tenth of the CPU of RFC 9106's second recommended option
 (64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost. Its memory is
-filled in 2 lanes, each on a thread of its own: a guess costs as much CPU and memory with one
-lane as with two, but with two a sign-in waits for half of it on two idle cores (18.0 and 18.3
-ms a verification against 33.9 and 34.1 ms with one lane, 32.5 and 32.9 ms of CPU against 33.7
-and 33.8, on a 2 vCPU AMD EPYC). The ``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others
-(:class:`expressway.config.Settings`). Every hash encodes its own parameters, so hashes made
-with other ones keep verifying, and :func:`rehash_if_needed` gives a successful sign-in the hash
-to store in their place.
+filled in 2 lanes, each on a thread of its own: a guess is the same work with one lane as with
+two, but with two a sign-in waits for about half of it on two idle cores (18.0 to 23.6 ms a
+verification against 29.2 to 34.8 with one lane on a 2 vCPU AMD EPYC), for a few percent more
+CPU (31.0 to 34.6 ms against 29.1 to 34.6: the threads' starts and joins). The
+``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
+Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
+:func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
 """
 
 from __future__ import annotations
