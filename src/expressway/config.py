@@ -130,7 +130,7 @@ class Settings(BaseSettings):
             "Lanes of one Argon2id password hash, each filled by a thread of its own (RFC 9106 "
             "section 4: as many lanes as threads a hash may use). The memory and passes are the "
             "same whatever the lanes; two lanes nearly halve a sign-in's wait for its hash on an "
-            "otherwise idle machine with two cores or more, for a few percent more CPU (the "
+            "otherwise idle machine with two cores or more, for up to a sixth more CPU (the "
             "threads' starts and joins), and sign-ins in parallel share the cores as with one."
         ),
     )

@@ -15,8 +15,9 @@ the OWASP Password Storage Cheat Sheet's configuration
 (64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost. Its memory is
 filled in 2 lanes, each on a thread of its own: a guess is the same work with one lane as with
 two, but with two a sign-in waits for about half of it on two idle cores (18.0 to 23.6 ms a
-verification against 29.2 to 34.8 with one lane on a 2 vCPU AMD EPYC), for a few percent more
-CPU (31.0 to 34.6 ms against 29.1 to 34.6: the threads' starts and joins). The
+verification against 29.2 to 34.8 with one lane on a 2 vCPU AMD EPYC), for up to a sixth more
+CPU (the threads' starts and joins: 31.0 to 34.6 ms against 29.1 to 34.6 in alternating runs,
+46.8 against an estimated 40 in another). The
 ``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
 Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
 :func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
