@@ -60,5 +60,5 @@ def test_many_threads_signing_in_do_not_each_keep_a_hash_s_memory() -> None:
     # A hashing thread for every lanes' worth of cores: one block each (one is already there
     # from the first hash), and some slack. A block per asking thread would be THREADS blocks;
     # with two lanes, a hashing thread a core kept a block more than there are cores.
-    hashing_threads = max(1, (os.cpu_count() or 1) // parameters.parallelism)
-    assert grown < (hashing_threads + 1) * block, f"grew {grown:.0f} MiB for {THREADS} threads"
+    threads = hashing.hashing_threads(parameters.parallelism)
+    assert grown < (threads + 1) * block, f"grew {grown:.0f} MiB for {THREADS} threads"

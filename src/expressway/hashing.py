@@ -78,6 +78,12 @@ def reload_password_hash_parameters() -> None:
     _hashing.replace()
 
 
+def hashing_threads(lanes: int) -> int:
+    """The threads of the hashing pool for hashes of ``lanes`` lanes: one for every ``lanes``
+    cores, and at least one."""
+    return max(1, (os.cpu_count() or 1) // lanes)
+
+
 class _HashingPool:
     """The threads Argon2id runs on, whichever thread asks: one for every ``parallelism`` cores
     (each hash fills its lanes on threads of its own), and at least one; made at the first hash.
@@ -98,9 +104,8 @@ class _HashingPool:
     def get(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                lanes = password_hash_parameters().parallelism
                 self._pool = ThreadPoolExecutor(
-                    max_workers=max(1, (os.cpu_count() or 1) // lanes),
+                    max_workers=hashing_threads(password_hash_parameters().parallelism),
                     thread_name_prefix="argon2id",
                 )
             return self._pool
