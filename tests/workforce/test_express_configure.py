@@ -264,6 +264,27 @@ def test_sso_succeeds_with_a_private_key_jwt_signed_by_the_integrations_key(
     assert sso["redirect_uri"] == f"{TENANT}/login/callback"
 
 
+def test_the_code_exchange_and_the_api_call_share_one_client_closed_after(
+    workforce: Workforce, tenant: tuple[FakeTenant, Instance]
+) -> None:
+    """One connection to the tenant for a flow's two calls, kept alive between them."""
+    fake, instance = tenant
+    clients: list[httpx.Client] = []
+
+    def client() -> httpx.Client:
+        clients.append(httpx.Client(transport=httpx.MockTransport(fake.handle)))
+        return clients[-1]
+
+    workforce.runtime.tenant_http = client
+    _, query = _start(workforce, fake, instance.app_id)
+    page = _callback(workforce, state=query["state"], code="the-code")
+    assert page.status_code == 200, page.text
+    assert len(fake.sent("/express-configure/v1/sso")) == 1
+    assert len(fake.assertions) == 1
+    [used] = clients
+    assert used.is_closed
+
+
 def test_scim_succeeds_and_keeps_the_token_sealed_and_out_of_every_answer(
     workforce: Workforce, tenant: tuple[FakeTenant, Instance]
 ) -> None:

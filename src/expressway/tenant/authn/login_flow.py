@@ -227,6 +227,12 @@ def record(
 
 
 def find_connection(session: Session, name: str) -> ConnectionRow | None:
+    # A login step looks its connection up by name more than once (the password's check, then
+    # the event it records); the session holds what it read, so the second look is a dictionary
+    # walk, not a query.
+    for row in session.identity_map.values():
+        if isinstance(row, ConnectionRow) and row.name == name and row not in session.deleted:
+            return row
     return session.scalars(select(ConnectionRow).where(ConnectionRow.name == name)).first()
 
 

@@ -95,7 +95,7 @@ def _checked(
     organization = session.get(OrganizationRow, admin.organization_id)
     if organization is None:
         raise InvalidInput(f"The token's organization {admin.organization_id} does not exist")
-    found = causes.api_causes(
+    found, application = causes.api_causes(
         session,
         client_id=admin.client_id,
         user_id=admin.subject,
@@ -105,7 +105,6 @@ def _checked(
     )
     if not sso_connection_found:
         found = causes.ordered([*found, causes.SSO_NOT_CONFIGURED])
-    application = causes.saas_application(session, admin.client_id)
     if found or application is None:
         raise Refused(found or [causes.APP_NOT_CONFIGURED])
     return application, organization

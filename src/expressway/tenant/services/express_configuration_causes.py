@@ -183,9 +183,11 @@ def api_causes(
     organization_id: str,
     permissions: Collection[str],
     needed: str,
-) -> list[str]:
+) -> tuple[list[str], ClientRow | None]:
     """Every prerequisite of an Express Configuration API call that is missing, for an admin
-    whose access token (issued to ``client_id``) carries ``permissions`` and needs ``needed``."""
+    whose access token (issued to ``client_id``) carries ``permissions`` and needs ``needed``;
+    and the SaaS application the call configures, if any (found on the way, and the call needs
+    it next)."""
     causes: list[str] = []
     if needed not in permissions:
         if role_permissions_missing(session):
@@ -205,7 +207,7 @@ def api_causes(
         causes.append(HOME_REALM_DISCOVERY_DISABLED)
     if tenant_settings.read(session)["flags"].get("enable_client_connections"):
         causes.append(APPLICATION_CONNECTIONS_ENABLED)
-    return ordered(causes)
+    return ordered(causes), application
 
 
 def visible_causes(

@@ -423,9 +423,15 @@ def _unreachable(steps: list[Step], exc: TenantUnreachable, now: datetime) -> Ou
 
 def run(runtime: WorkforceRuntime, attempt: Attempt, params: dict[str, str]) -> Outcome:
     """The rest of the flow after the tenant's redirect: no database work, only HTTP."""
+    with TenantClient(attempt.tenant, runtime.tenant_http) as tenant:
+        return _run(runtime, tenant, attempt, params)
+
+
+def _run(
+    runtime: WorkforceRuntime, tenant: TenantClient, attempt: Attempt, params: dict[str, str]
+) -> Outcome:
     clock = runtime.clock
     steps: list[Step] = []
-    tenant = TenantClient(attempt.tenant, runtime.tenant_http)
     if "error" in params or "code" not in params:
         error = params.get("error", "invalid_request")
         description = params.get(

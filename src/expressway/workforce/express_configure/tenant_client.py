@@ -80,6 +80,25 @@ class TenantClient:
     def __init__(self, base_url: str, http: Callable[[], httpx.Client]) -> None:
         self.base_url = base_url
         self._http = http
+        self._client: httpx.Client | None = None
+
+    def __enter__(self) -> TenantClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _connection(self) -> httpx.Client:
+        # One client for the calls of a flow, so that the code exchange and the Express
+        # Configuration API call share a kept-alive connection to the tenant.
+        if self._client is None:
+            self._client = self._http()
+        return self._client
 
     @property
     def token_endpoint(self) -> str:
@@ -87,8 +106,7 @@ class TenantClient:
 
     def _post(self, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            with self._http() as http:
-                response = http.post(url, **kwargs)
+            response = self._connection().post(url, **kwargs)
         except httpx.HTTPError as exc:
             raise TenantUnreachable(f"{url}: {type(exc).__name__}") from exc
         if response.status_code >= 500:
