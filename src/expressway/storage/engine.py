@@ -162,9 +162,10 @@ class HoldingSession(Session):
     SQLAlchemy's identity map holds rows weakly: a row read once, then dropped by the code that
     read it, is gone from the map, and the next ``get`` of the same key in the same transaction
     reads it again. A request's work is spread over small functions that each look up the row
-    they need (the organization of a login, the user of an event, the application being
-    configured), so the same primary key was read up to four times in a transaction: 82
-    statements in the tenant and 35 in the workforce IdP for one Express Configure run.
+    they need (the organization of a login, the admin of each event the workforce's callback
+    records), so the same primary key was read up to three times in a transaction: 82
+    statements in the tenant and 35 in the workforce IdP for one Express Configure run (78 and 30
+    with these sessions and the changes that came with them).
 
     Holding the rows for the session's life is what the SQLAlchemy documentation suggests for
     this ("Session Referencing Behavior"); a session here lives for one request or one job, so
