@@ -104,3 +104,18 @@ def write_lock_at_password_checks(monkeypatch: pytest.MonkeyPatch, database: str
 
     monkeypatch.setattr(hashing, "verify_password", verify_while_trying_the_lock)
     return lock_was_free
+
+
+@contextmanager
+def statements_on(engine: sa.Engine) -> Iterator[list[str]]:
+    """Every statement ``engine`` runs while the block runs, in order."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

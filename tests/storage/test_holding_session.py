@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from expressway.storage.engine import HoldingSession, make_engine, make_session_factory
+from tests.databases import statements_on
 
 
 class _Base(DeclarativeBase):
@@ -39,39 +39,29 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _selects(engine: Engine) -> list[str]:
-    seen: list[str] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def count(*args: object) -> None:
-        statement = str(args[2])
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    return seen
+def _selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
 
 
 def test_a_row_read_twice_by_key_is_read_from_the_database_once(engine: Engine) -> None:
     sessions = make_session_factory(engine)
-    selects = _selects(engine)
-    with sessions() as session:
+    with statements_on(engine) as statements, sessions() as session:
         assert isinstance(session, HoldingSession)
         name = session.get(Thing, "a").name  # type: ignore[union-attr]
         gc.collect()  # the row has no reference left but the session's
         again = session.get(Thing, "a")
         assert again is not None
         assert again.name == name == "first"
-    assert len(selects) == 1
+    assert len(_selects(statements)) == 1
 
 
 def test_a_plain_session_reads_a_dropped_row_again(engine: Engine) -> None:
     # What the holding session is for: the identity map alone keeps rows weakly.
-    selects = _selects(engine)
-    with sa.orm.Session(engine) as session:
+    with statements_on(engine) as statements, sa.orm.Session(engine) as session:
         assert session.get(Thing, "a") is not None
         gc.collect()
         assert session.get(Thing, "a") is not None
-    assert len(selects) == 2
+    assert len(_selects(statements)) == 2
 
 
 def test_what_a_session_held_is_freed_when_it_closes(engine: Engine) -> None:

@@ -4,31 +4,21 @@ unit of work is found again without a statement, and one deleted in it is not fo
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from expressway.tenant.authn.login_flow import DEFAULT_DATABASE_CONNECTION, find_connection
 from tests.conftest import Tenant
+from tests.databases import statements_on
 
 
 def test_a_connection_read_once_is_found_again_without_a_statement(tenant: Tenant) -> None:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(tenant.runtime.engine, "before_cursor_execute", count)
-    try:
-        with tenant.runtime.sessions() as session:
-            first = find_connection(session, DEFAULT_DATABASE_CONNECTION)
-            assert first is not None
-            read = len(statements)
-            again = find_connection(session, DEFAULT_DATABASE_CONNECTION)
-            assert again is first
-            assert len(statements) == read
-            assert find_connection(session, "no-such-connection") is None
-            assert len(statements) == read + 1
-    finally:
-        event.remove(tenant.runtime.engine, "before_cursor_execute", count)
+    with statements_on(tenant.runtime.engine) as statements, tenant.runtime.sessions() as session:
+        first = find_connection(session, DEFAULT_DATABASE_CONNECTION)
+        assert first is not None
+        read = len(statements)
+        again = find_connection(session, DEFAULT_DATABASE_CONNECTION)
+        assert again is first
+        assert len(statements) == read
+        assert find_connection(session, "no-such-connection") is None
+        assert len(statements) == read + 1
 
 
 def test_a_connection_deleted_in_the_unit_of_work_is_not_found(tenant: Tenant) -> None:
