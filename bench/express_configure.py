@@ -116,6 +116,10 @@ def run(runs: int, data_dir: Path, profile: Path | None = None) -> dict[str, Any
         if status != 200:
             raise RuntimeError(f"Express Configure SSO failed: {status} {body}")
         tenant_meter, workforce_meter = Meter(tenant.pid).start(), Meter(workforce.pid).start()
+        # The scripted browser and the API calls run here, on the servers' cores: a run's wall
+        # time is the three processes' CPU, one after the other (less the part of the password
+        # hash whose two lanes run at once).
+        browser_cpu = time.process_time()
         timings: list[float] = []
         with (
             profiled(tenant.pid, profile and profile.with_name(f"{profile.name}-tenant.txt")),
@@ -127,6 +131,7 @@ def run(runs: int, data_dir: Path, profile: Path | None = None) -> dict[str, Any
                 timings.append((time.perf_counter() - started) * 1000)
                 if status != 200:
                     raise RuntimeError(f"Express Configure SSO failed: {status} {body}")
+        browser_cpu = time.process_time() - browser_cpu
         tenant_meter.stop()
         workforce_meter.stop()
         return {
@@ -139,6 +144,7 @@ def run(runs: int, data_dir: Path, profile: Path | None = None) -> dict[str, Any
             "target_p50_ms": TARGET_P50_MS,
             "tenant_cpu_ms_per_run": round(tenant_meter.cpu_seconds * 1000 / runs, 1),
             "workforce_cpu_ms_per_run": round(workforce_meter.cpu_seconds * 1000 / runs, 1),
+            "browser_cpu_ms_per_run": round(browser_cpu * 1000 / runs, 1),
             "rss_mb": {
                 "tenant": round(rss_mb(tenant.pid), 1),
                 "workforce": round(rss_mb(workforce.pid), 1),
@@ -158,11 +164,12 @@ def main() -> None:
         result = run(arguments.runs, Path(scratch), arguments.profile)
     print(
         f"{'runs':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'tenant CPU ms':>13}"
-        f" {'workforce CPU ms':>16}"
+        f" {'workforce CPU ms':>16} {'browser CPU ms':>14}"
     )
     print(
         f"{result['runs']:>5} {result['p50_ms']:>7} {result['p95_ms']:>7} {result['max_ms']:>7}"
         f" {result['tenant_cpu_ms_per_run']:>13} {result['workforce_cpu_ms_per_run']:>16}"
+        f" {result['browser_cpu_ms_per_run']:>14}"
     )
     verdict = "met" if result["p50_ms"] < TARGET_P50_MS else "MISSED"
     print(f"target p50 < {TARGET_P50_MS} ms on SQLite: {verdict}")

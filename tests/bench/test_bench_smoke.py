@@ -59,6 +59,9 @@ def test_the_express_configure_benchmark_times_successful_runs(tmp_path: Path) -
     document = run_quick("express_configure", tmp_path)
     assert document["runs"] == 2
     assert document["p50_ms"] > 0
+    # The scripted browser's CPU is told apart from the servers'.
+    assert document["browser_cpu_ms_per_run"] > 0
+    assert document["tenant_cpu_ms_per_run"] > 0
 
 
 def test_the_password_login_benchmark_counts_logins(tmp_path: Path) -> None:
