@@ -1,6 +1,6 @@
 """Argon2id's memory is bounded by the cores, not by the threads that ask for hashes.
 
-A hash takes its whole memory at once (19 MiB by default), and glibc's malloc keeps such a freed
+A hash takes its whole memory at once (7 MiB by default), and glibc's malloc keeps such a freed
 block in the arena of the thread that freed it. When the request threads hashed, a server's
 resident memory grew by a block for each thread that ever signed someone in; the soak
 (``bench/soak.py``) saw the tenant grow by 80 MB in its first minute. The hashes now run on a

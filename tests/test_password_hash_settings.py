@@ -16,9 +16,10 @@ def _parameters(stored_hash: str) -> str:
 
 
 def test_new_passwords_get_owasps_configuration_by_default() -> None:
-    """19 MiB and 2 passes (OWASP Password Storage Cheat Sheet), in 2 lanes."""
+    """7 MiB and 5 passes (a row of the OWASP Password Storage Cheat Sheet, and Keycloak's
+    default), in 2 lanes."""
     stored = hashing.hash_password("correct horse")
-    assert _parameters(stored) == "m=19456,t=2,p=2"
+    assert _parameters(stored) == "m=7168,t=5,p=2"
     assert hashing.rehash_if_needed(stored, "correct horse") is None
 
 
@@ -27,7 +28,7 @@ def test_a_hash_with_other_parameters_still_verifies_and_is_rehashed() -> None:
     assert hashing.verify_password(old, "correct horse")
     renewed = hashing.rehash_if_needed(old, "correct horse")
     assert renewed is not None
-    assert _parameters(renewed) == "m=19456,t=2,p=2"
+    assert _parameters(renewed) == "m=7168,t=5,p=2"
     assert hashing.verify_password(renewed, "correct horse")
 
 
@@ -40,12 +41,12 @@ def test_the_settings_choose_the_parameters(monkeypatch: pytest.MonkeyPatch) -> 
     try:
         stored = hashing.hash_password("correct horse")
         assert _parameters(stored) == "m=12288,t=3,p=1"
-        default = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=2)
+        default = PasswordHasher(memory_cost=7_168, time_cost=5, parallelism=2)
         assert hashing.rehash_if_needed(default.hash("correct horse"), "correct horse")
     finally:
         monkeypatch.undo()
         hashing.reload_password_hash_parameters()
-    assert _parameters(hashing.hash_password("correct horse")) == "m=19456,t=2,p=2"
+    assert _parameters(hashing.hash_password("correct horse")) == "m=7168,t=5,p=2"
 
 
 @pytest.mark.parametrize(("memory_kib", "time_cost"), OWASP_ARGON2ID_MINIMUMS)
@@ -68,11 +69,21 @@ def test_less_memory_than_owasps_smallest_row_is_refused() -> None:
         Settings(password_hash_memory_kib=4_096, password_hash_time_cost=10)
 
 
-def test_a_one_lane_hash_moves_to_two_lanes_at_its_next_sign_in() -> None:
-    """Hashes stored before the default became two lanes (the same memory and passes in one)."""
-    one_lane = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=1).hash("correct horse")
-    assert hashing.check_password(one_lane, "wrong horse").rehashed is None
-    checked = hashing.check_password(one_lane, "correct horse")
+@pytest.mark.parametrize(
+    ("memory_kib", "time_cost", "lanes"),
+    [(19_456, 2, 1), (19_456, 2, 2), (7_168, 5, 1)],
+    ids=["19 MiB in one lane", "19 MiB in two lanes", "7 MiB in one lane"],
+)
+def test_a_hash_of_an_earlier_default_moves_to_the_current_at_its_next_sign_in(
+    memory_kib: int, time_cost: int, lanes: int
+) -> None:
+    """Hashes stored under the earlier defaults (OWASP's 19 MiB row, in one lane and then in
+    two), or in one lane of the current row."""
+    earlier = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=lanes).hash(
+        "correct horse"
+    )
+    assert hashing.check_password(earlier, "wrong horse").rehashed is None
+    checked = hashing.check_password(earlier, "correct horse")
     assert checked.matches
     assert checked.rehashed is not None
-    assert _parameters(checked.rehashed) == "m=19456,t=2,p=2"
+    assert _parameters(checked.rehashed) == "m=7168,t=5,p=2"

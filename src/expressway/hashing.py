@@ -8,18 +8,20 @@ Two kinds of secret, two kinds of hash:
   a SHA-256 digest is enough, and keeps the token endpoint fast. Digests are compared with
   :func:`hmac.compare_digest` so that a comparison takes the same time wherever it differs.
 
-Argon2id's cost trades an attacker's cost a guess offline against ours a sign-in. The default is
-the OWASP Password Storage Cheat Sheet's configuration
-(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id):
-19 MiB and 2 passes, about a tenth of the CPU of RFC 9106's second recommended option
-(64 MiB, 3 passes, 4 lanes), which made the hash nearly all of a sign-in's cost. Its memory is
-filled in 2 lanes, each on a thread of its own: a guess is the same work with one lane as with
-two, but with two a sign-in waits for about half of it on two idle cores (18.0 to 23.6 ms a
-verification against 29.2 to 34.8 with one lane on a 2 vCPU AMD EPYC), for up to a sixth more
-CPU (the threads' starts and joins: 31.0 to 34.6 ms against 29.1 to 34.6 in alternating runs,
-46.8 against an estimated 40 in another). The
-``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
-Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
+Argon2id's cost trades an attacker's cost a guess offline against ours a sign-in. The default is a
+row of the OWASP Password Storage Cheat Sheet's configuration
+(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id): 7 MiB
+and 5 passes, which OWASP rates as strong as its 19 MiB and 2 passes, and which is Keycloak's
+default, so that a guess costs the same here as there. It fills 8% fewer blocks than the 19
+MiB row and took a fifth less CPU a verification: 34.5 to 41.7 ms against 46.1 to 54.3, both in two
+lanes, on a 2 vCPU AMD EPYC (four alternating runs of 40 in-process). RFC 9106's second recommended
+option (64 MiB, 3 passes, 4 lanes) fills five times as many blocks, which made the hash nearly all
+of a sign-in's cost. The memory is filled in 2 lanes, each on a thread of its own: a guess is the
+same work with one lane as with two, but with two a sign-in waits for about half of it on two idle
+cores (19.8 to 25.2 ms against 32.5 to 36.8 with one lane, in the same runs), for a little more CPU
+(the threads' starts and joins: 34.5 to 41.7 ms against 32.5 to 36.8). The
+``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`). Every
+hash encodes its own parameters, so hashes made with other ones keep verifying, and
 :func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
 """
 
@@ -88,7 +90,7 @@ class _HashingPool:
     """The threads Argon2id runs on, whichever thread asks: one for every ``parallelism`` cores
     (each hash fills its lanes on threads of its own), and at least one; made at the first hash.
 
-    A hash takes its whole memory (19 MiB by default) at once, and glibc's malloc keeps a freed
+    A hash takes its whole memory (7 MiB by default) at once, and glibc's malloc keeps a freed
     block of that size in the arena of the thread that freed it: hashed on a web server's request
     threads (40 in Starlette's pool), resident memory grew by one block for each thread that ever
     hashed (up to eight arenas a core), and a burst of sign-ins asked for 40 blocks at once. On a
