@@ -398,11 +398,13 @@ def run_wrk(
     headers: Mapping[str, str] | None = None,
     status: int | None = None,
     checks: Sequence[tuple[int, str]] = (),
+    timeout_seconds: int = 10,
 ) -> WrkResult:
     """Send each line of ``requests`` once (:func:`request_line`), keep-alive, for ``seconds``
     or until the lines run out (``bodies_left`` is then False, and the run's time is the span of
     the load itself). Each answer must have ``status`` and hold each Lua pattern of ``checks``
-    the number of times given; those that do not are counted in ``failed_checks``."""
+    the number of times given; those that do not are counted in ``failed_checks``. An answer
+    slower than ``timeout_seconds`` is not waited for: wrk counts it in ``socket_errors``."""
     with tempfile.TemporaryDirectory(prefix="wrk-") as scratch:
         done_file = Path(scratch) / "done"
         env = {
@@ -417,7 +419,7 @@ def run_wrk(
         command = [wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
-        command += ["--timeout", "10s", "-s", str(BENCH / "wrk_requests.lua"), url]
+        command += ["--timeout", f"{timeout_seconds}s", "-s", str(BENCH / "wrk_requests.lua"), url]
         # Its output goes to files: its latencies' line alone can outgrow a pipe's buffer, and
         # nothing reads a pipe while this waits for it below.
         output, errors = Path(scratch) / "stdout", Path(scratch) / "stderr"
