@@ -139,6 +139,19 @@ class Browser:
         return self.submit(page, "/u/login/password", email=email, password=password)
 
 
+def new_browser(tenant: Tenant, address: str = "testclient") -> Browser:
+    """A browser of its own (cookies and all, so no login session from an earlier sign-in),
+    connecting from ``address``."""
+    browser = Browser(tenant)
+    browser.http = TestClient(tenant.http.app, base_url=TENANT_ORIGIN, client=(address, 50000))
+    return browser
+
+
+def signed_in(response: httpx.Response) -> bool:
+    """Whether the answer to a sign-in step is the redirect back to the application."""
+    return response.status_code == 303 and response.headers["location"].startswith(CALLBACK)
+
+
 # --- Setup through the Management API ---
 
 _management_clients: weakref.WeakKeyDictionary[TestClient, TestClient] = weakref.WeakKeyDictionary()

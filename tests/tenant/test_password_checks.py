@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from expressway import hashing
@@ -22,13 +21,13 @@ from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant
 from tests.databases import sqlite_write_lock_is_free
 from tests.tenant.browser import (
-    CALLBACK,
     DATABASE,
     PASSWORD,
-    TENANT_ORIGIN,
     Browser,
     make_client,
     make_user,
+    new_browser,
+    signed_in,
 )
 
 EMAIL = "ada@example.com"
@@ -49,17 +48,6 @@ def _store_hash(tenant: Tenant, stored_hash: str) -> None:
         user = session.scalars(select(UserRow).where(UserRow.email_key == EMAIL)).one()
         user.password_hash = stored_hash
         session.commit()
-
-
-def _browser(tenant: Tenant) -> Browser:
-    """A new browser: cookies of its own, so no login session from an earlier sign-in."""
-    browser = Browser(tenant)
-    browser.http = TestClient(tenant.http.app, base_url=TENANT_ORIGIN)
-    return browser
-
-
-def _signed_in(response: httpx.Response) -> bool:
-    return response.status_code == 303 and response.headers["location"].startswith(CALLBACK)
 
 
 def _watch_checks(monkeypatch: pytest.MonkeyPatch, during: Callable[[str], None]) -> list[str]:
@@ -87,16 +75,16 @@ def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_sign_in(
     old = PasswordHasher(**OLD_PARAMETERS).hash(PASSWORD)
     _store_hash(tenant, old)
 
-    assert not _signed_in(_browser(tenant).sign_in(client_id, EMAIL, WRONG))
+    assert not signed_in(new_browser(tenant).sign_in(client_id, EMAIL, WRONG))
     assert _stored_hash(tenant) == old
 
-    assert _signed_in(_browser(tenant).sign_in(client_id, EMAIL))
+    assert signed_in(new_browser(tenant).sign_in(client_id, EMAIL))
     renewed = _stored_hash(tenant)
     assert renewed.startswith("$argon2id$v=19$m=7168,t=5,p=2$")
     assert hashing.verify_password(renewed, PASSWORD)
 
     # A current hash is left as it is.
-    assert _signed_in(_browser(tenant).sign_in(client_id, EMAIL))
+    assert signed_in(new_browser(tenant).sign_in(client_id, EMAIL))
     assert _stored_hash(tenant) == renewed
 
 
@@ -116,9 +104,9 @@ def test_the_password_is_checked_while_no_one_holds_the_write_lock(
         lock_was_free.append(sqlite_write_lock_is_free(database))
 
     checked = _watch_checks(monkeypatch, take_the_write_lock)
-    assert not _signed_in(_browser(tenant).sign_in(client_id, EMAIL, WRONG))
-    assert not _signed_in(_browser(tenant).sign_in(client_id, "nobody@example.com", WRONG))
-    assert _signed_in(_browser(tenant).sign_in(client_id, EMAIL))
+    assert not signed_in(new_browser(tenant).sign_in(client_id, EMAIL, WRONG))
+    assert not signed_in(new_browser(tenant).sign_in(client_id, "nobody@example.com", WRONG))
+    assert signed_in(new_browser(tenant).sign_in(client_id, EMAIL))
     assert checked == [WRONG, WRONG, PASSWORD]
     assert lock_was_free == [True, True, True]
 
@@ -150,7 +138,7 @@ def test_failures_counted_during_the_check_block_the_sign_in_that_waited(
             session.commit()
 
     checked = _watch_checks(monkeypatch, others_fail)
-    refused = _browser(tenant).sign_in(client_id, EMAIL)
+    refused = new_browser(tenant).sign_in(client_id, EMAIL)
     assert checked == [PASSWORD]
     assert refused.status_code == 429
     assert "Your account is blocked on this network" in refused.text
@@ -166,7 +154,7 @@ def test_wrong_passwords_sent_at_once_are_each_counted(tenant: Tenant) -> None:
     make_user(tenant, EMAIL)
     browsers = []
     for _ in range(4):
-        browser = _browser(tenant)
+        browser = new_browser(tenant)
         page = browser.authorize(client_id)
         browsers.append((browser, browser.submit(page, "/u/login/identifier", email=EMAIL)))
     answers: list[int] = []

@@ -20,7 +20,6 @@ from expressway.tenant.runtime import TenantRuntime
 from expressway.tenant.services import throttling
 from tests.conftest import BACKENDS, Tenant, auth0_error
 from tests.tenant.browser import (
-    CALLBACK,
     DATABASE,
     PASSWORD,
     TENANT_ORIGIN,
@@ -28,6 +27,8 @@ from tests.tenant.browser import (
     make_client,
     make_user,
     management,
+    new_browser,
+    signed_in,
 )
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
@@ -53,13 +54,6 @@ def _events(tenant: Tenant, type: str) -> list[LogEventRow]:
         )
 
 
-def _browser(tenant: Tenant, address: str = "testclient") -> Browser:
-    """A browser of its own (cookies and all), connecting from ``address``."""
-    browser = Browser(tenant)
-    browser.http = TestClient(tenant.http.app, base_url=TENANT_ORIGIN, client=(address, 50000))
-    return browser
-
-
 def _password_page(browser: Browser, client_id: str, email: str = EMAIL) -> httpx.Response:
     page = browser.authorize(client_id)
     page = browser.submit(page, "/u/login/identifier", email=email)
@@ -81,16 +75,12 @@ def _fail(browser: Browser, client_id: str, times: int, email: str = EMAIL) -> h
     return answer
 
 
-def _signed_in(response: httpx.Response) -> bool:
-    return response.status_code == 303 and response.headers["location"].startswith(CALLBACK)
-
-
 def test_the_tenth_wrong_password_blocks_the_account_from_that_address(tenant: Tenant) -> None:
     """Auth0 brute-force protection: 10 failures per account and IP block that IP for that
     account, with a `limit_wc` event and a page that says what to do."""
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    browser = _browser(tenant)
+    browser = new_browser(tenant)
     ninth = _fail(browser, client_id, 9)
     assert ninth.status_code == 400
     assert "Wrong e-mail or password." in ninth.text
@@ -108,7 +98,7 @@ def test_a_blocked_account_is_refused_even_with_the_right_password(tenant: Tenan
     """A block is checked before the password, so it tells a guesser nothing."""
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    browser = _browser(tenant)
+    browser = new_browser(tenant)
     _fail(browser, client_id, 10)
     answer = _attempt(browser, client_id, PASSWORD)
     assert answer.status_code == 429
@@ -121,24 +111,24 @@ def test_the_block_holds_only_for_the_address_the_failures_came_from(tenant: Ten
     """Blocking per account *and* IP: the owner elsewhere still signs in."""
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    _fail(_browser(tenant, "198.51.100.7"), client_id, 10)
-    assert _signed_in(_attempt(_browser(tenant, "203.0.113.20"), client_id, PASSWORD))
+    _fail(new_browser(tenant, "198.51.100.7"), client_id, 10)
+    assert signed_in(_attempt(new_browser(tenant, "203.0.113.20"), client_id, PASSWORD))
 
 
 def test_a_successful_sign_in_forgets_the_accounts_failures(tenant: Tenant) -> None:
     """The per-account count starts again after a success from that address."""
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    browser = _browser(tenant)
+    browser = new_browser(tenant)
     _fail(browser, client_id, 9)
-    assert _signed_in(_attempt(browser, client_id, PASSWORD))
-    assert _fail(_browser(tenant), client_id, 9).status_code == 400
+    assert signed_in(_attempt(browser, client_id, PASSWORD))
+    assert _fail(new_browser(tenant), client_id, 9).status_code == 400
 
 
 def test_unknown_accounts_are_counted_like_real_ones(tenant: Tenant) -> None:
     """The block does not reveal which e-mails have accounts."""
     client_id = make_client(tenant)
-    tenth = _fail(_browser(tenant), client_id, 10, email="nobody@example.com")
+    tenth = _fail(new_browser(tenant), client_id, 10, email="nobody@example.com")
     assert tenth.status_code == 429
     assert BLOCKED_MESSAGE in tenth.text
 
@@ -149,14 +139,14 @@ def test_an_admin_finds_and_lifts_a_block_by_user_id(tenant: Tenant) -> None:
     user_id = make_user(tenant, EMAIL)
     api = management(tenant)
     assert api.get(f"/user-blocks/{user_id}").json() == {"blocked_for": []}
-    _fail(_browser(tenant, "198.51.100.7"), client_id, 10)
+    _fail(new_browser(tenant, "198.51.100.7"), client_id, 10)
     assert api.get(f"/user-blocks/{user_id}").json() == {
         "blocked_for": [{"identifier": EMAIL, "ip": "198.51.100.7", "connection": DATABASE}]
     }
     lifted = api.delete(f"/user-blocks/{user_id}")
     assert lifted.status_code == 204
     assert api.get(f"/user-blocks/{user_id}").json() == {"blocked_for": []}
-    assert _signed_in(_attempt(_browser(tenant, "198.51.100.7"), client_id, PASSWORD))
+    assert signed_in(_attempt(new_browser(tenant, "198.51.100.7"), client_id, PASSWORD))
 
 
 def test_an_admin_finds_and_lifts_blocks_by_identifier(tenant: Tenant) -> None:
@@ -164,8 +154,8 @@ def test_an_admin_finds_and_lifts_blocks_by_identifier(tenant: Tenant) -> None:
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
     api = management(tenant)
-    _fail(_browser(tenant, "198.51.100.7"), client_id, 10)
-    _fail(_browser(tenant, "198.51.100.8"), client_id, 10)
+    _fail(new_browser(tenant, "198.51.100.7"), client_id, 10)
+    _fail(new_browser(tenant, "198.51.100.8"), client_id, 10)
     found = api.get("/user-blocks", params={"identifier": "ADA@example.com"}).json()
     assert sorted(block["ip"] for block in found["blocked_for"]) == [
         "198.51.100.7",
@@ -195,10 +185,10 @@ def test_a_new_password_lifts_the_block(tenant: Tenant) -> None:
     """Auth0: a password change unblocks the account."""
     client_id = make_client(tenant)
     user_id = make_user(tenant, EMAIL)
-    _fail(_browser(tenant), client_id, 10)
+    _fail(new_browser(tenant), client_id, 10)
     changed = management(tenant).patch(f"/users/{user_id}", json={"password": "New-Horse-42"})
     assert changed.status_code == 200, changed.text
-    assert _signed_in(_attempt(_browser(tenant), client_id, "New-Horse-42"))
+    assert signed_in(_attempt(new_browser(tenant), client_id, "New-Horse-42"))
 
 
 def test_failures_across_accounts_throttle_the_address_with_limit_mu(tenant: Tenant) -> None:
@@ -208,7 +198,7 @@ def test_failures_across_accounts_throttle_the_address_with_limit_mu(tenant: Ten
     tenant.runtime.settings.tenant_ip_throttle_attempts = 4
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    browser = _browser(tenant, "192.0.2.50")
+    browser = new_browser(tenant, "192.0.2.50")
     for index in range(3):
         wrong = _fail(browser, client_id, 1, email=f"user{index}@example.com")
         assert wrong.status_code == 400
@@ -223,7 +213,7 @@ def test_failures_across_accounts_throttle_the_address_with_limit_mu(tenant: Ten
     events = _events(tenant, "limit_mu")
     assert sorted(e.user_name or "" for e in events) == [EMAIL, "user3@example.com"]
     assert {e.details["ip"] for e in events} == {"192.0.2.50"}
-    assert _signed_in(_attempt(_browser(tenant, "192.0.2.51"), client_id, PASSWORD))
+    assert signed_in(_attempt(new_browser(tenant, "192.0.2.51"), client_id, PASSWORD))
 
 
 def test_a_throttled_address_gets_one_attempt_back_per_interval(tenant: Tenant) -> None:
@@ -233,12 +223,12 @@ def test_a_throttled_address_gets_one_attempt_back_per_interval(tenant: Tenant) 
     tenant.runtime.settings.tenant_ip_throttle_window_seconds = 300
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    browser = _browser(tenant)
+    browser = new_browser(tenant)
     assert _fail(browser, client_id, 3, email="x@example.com").status_code == 429
     clock.advance(99)
     assert _attempt(browser, client_id, PASSWORD).status_code == 429
     clock.advance(1)
-    assert _signed_in(_attempt(browser, client_id, PASSWORD))
+    assert signed_in(_attempt(browser, client_id, PASSWORD))
 
 
 def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(tenant: Tenant) -> None:
@@ -246,11 +236,11 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(tenant: Tenant) -
     forwards for."""
     client_id = make_client(tenant)
     make_user(tenant, EMAIL)
-    untrusted = _browser(tenant, "10.1.2.3")
+    untrusted = new_browser(tenant, "10.1.2.3")
     untrusted.http.headers["X-Forwarded-For"] = "203.0.113.9"
     _fail(untrusted, client_id, 1)
     tenant.runtime.settings.trusted_proxies = ["10.0.0.0/8"]
-    proxied = _browser(tenant, "10.1.2.3")
+    proxied = new_browser(tenant, "10.1.2.3")
     proxied.http.headers["X-Forwarded-For"] = "198.51.100.1, 203.0.113.9"
     _fail(proxied, client_id, 1)
     with tenant.runtime.sessions() as session:

@@ -83,10 +83,20 @@ def _run(
     state: str | None,
     form: dict[str, str] | None,
     step: Step,
+    *,
+    writes: bool = True,
 ) -> Response:
     """Run one step of the transaction ``state`` in one unit of work; ``form`` is None for a GET,
-    else the posted fields, which must carry the transaction's anti-CSRF token."""
-    with runtime.sessions() as session:
+    else the posted fields, which must carry the transaction's anti-CSRF token.
+
+    A step that only shows a page (``writes=False``) runs in a read-only transaction: on SQLite
+    a read-write one takes the database's one write lock at its start, so every page shown
+    would wait for the sign-ins writing at that moment, and make them wait.
+    """
+    sessions = runtime.sessions if writes else runtime.read_only_sessions
+    with sessions() as session:
+        # Kept pending rather than flushed by a query, a change is seen below.
+        session.autoflush = writes
         try:
             txn = load_transaction(session, runtime.clock.now(), state)
             login = Login.of(runtime, session, request, txn)
@@ -99,12 +109,22 @@ def _run(
                 status_code=403,
             )
         response = step(login, form or {})
+        if not writes and (session.new or session.dirty or session.deleted):
+            raise RuntimeError(f"showing {request.url.path} changed the login's rows")
         session.commit()
         return response
 
 
-def _get(request: Request, step: Step) -> Response:
-    return _run(get_runtime(request), request, request.query_params.get("state"), None, step)
+def _get(request: Request, step: Step, *, writes: bool = True) -> Response:
+    """A page of the login; ``writes=False`` when showing it never changes the login."""
+    return _run(
+        get_runtime(request),
+        request,
+        request.query_params.get("state"),
+        None,
+        step,
+        writes=writes,
+    )
 
 
 async def _post(request: Request, step: Step) -> Response:
@@ -173,7 +193,7 @@ def _organization_page(
 
 @router.get("/u/organization")
 def organization_page(request: Request) -> Response:
-    return _get(request, lambda login, _form: _organization_page(login))
+    return _get(request, lambda login, _form: _organization_page(login), writes=False)
 
 
 def _choose_organization(login: Login, form: dict[str, str]) -> Response:
@@ -218,7 +238,7 @@ def _identifier_page(login: Login, *, error: str = "", status_code: int = 200) -
 
 @router.get("/u/login/identifier")
 def identifier_page(request: Request) -> Response:
-    return _get(request, lambda login, _form: _identifier_page(login))
+    return _get(request, lambda login, _form: _identifier_page(login), writes=False)
 
 
 def _identify(login: Login, form: dict[str, str]) -> Response:
@@ -268,7 +288,7 @@ def _password_page(login: Login, *, error: str = "", status_code: int = 200) -> 
 
 @router.get("/u/login/password")
 def password_page(request: Request) -> Response:
-    return _get(request, lambda login, _form: _password_page(login))
+    return _get(request, lambda login, _form: _password_page(login), writes=False)
 
 
 def _credentials(form: dict[str, str]) -> tuple[str, str, str | None]:
@@ -339,11 +359,11 @@ def _sign_in(
     # Checked again here, after the check made outside: failures counted meanwhile by sign-ins
     # in parallel apply to this one as if it came after them.
     limits, ip = _limits_and_ip(login)
-    block = throttling.login_block(
+    standing = throttling.login_standing(
         login.session, limits, login.now, connection=connection.name, identifier=email, ip=ip
     )
-    if block is not None:
-        return _blocked_page(login, block, connection.name, email, ip)
+    if standing.block is not None:
+        return _blocked_page(login, standing.block, connection.name, email, ip)
     user = _find_user(login, connection.name, email)
     stored_hash = user.password_hash if user is not None else None
     if checked is None or checked.stored_hash != stored_hash:
@@ -364,9 +384,10 @@ def _sign_in(
         )
     if checked.rehashed is not None:
         user.password_hash = checked.rehashed
-    throttling.forget_login_failures(
-        login.session, limits, connection=connection.name, identifier=email, ip=ip
-    )
+    if standing.failures_on_record:
+        throttling.forget_login_failures(
+            login.session, limits, connection=connection.name, identifier=email, ip=ip
+        )
     return complete_authentication(
         login.runtime, login.session, login.request, login.txn, user, connection.name
     )

@@ -133,12 +133,12 @@ def login(request: Request, form: Form = Depends(read_form)) -> Response:
     with runtime.sessions() as session:
         now = runtime.clock.now()
         # Checked again in the transaction: failures counted meanwhile apply to this sign-in.
-        block = throttling.login_block(
+        standing = throttling.login_standing(
             session, limits, now, connection=THROTTLE_REALM, identifier=email, ip=ip
         )
-        if block is not None:
+        if standing.block is not None:
             session.rollback()
-            return _blocked(request, next, email, block)
+            return _blocked(request, next, email, standing.block)
         admin = accounts.authenticate(session, email, password, checked)
         if admin is None:
             block = throttling.count_login_failure(
@@ -154,9 +154,10 @@ def login(request: Request, form: Form = Depends(read_form)) -> Response:
                 error="Wrong e-mail or password.",
                 status_code=401,
             )
-        throttling.forget_login_failures(
-            session, limits, connection=THROTTLE_REALM, identifier=email, ip=ip
-        )
+        if standing.failures_on_record:
+            throttling.forget_login_failures(
+                session, limits, connection=THROTTLE_REALM, identifier=email, ip=ip
+            )
         started = accounts.start_session(session, now, admin)
         session.commit()
     response = RedirectResponse(next, status_code=303)

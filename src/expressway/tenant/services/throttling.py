@@ -193,6 +193,37 @@ def _count(session: Session, watched: tuple[_Counter, ...], now: datetime) -> Bl
     return started
 
 
+@dataclass(frozen=True)
+class LoginStanding:
+    """Where a password sign-in stands before its password is checked."""
+
+    #: Why it must be refused untried, if it must (:func:`login_block`).
+    block: Block | None
+    #: Whether the account has failures from this address on record, which a successful sign-in
+    #: forgets (:func:`forget_login_failures`). Read in a write transaction, it holds until that
+    #: transaction ends: with none on record, a success has nothing to delete.
+    failures_on_record: bool
+
+
+def login_standing(
+    session: Session,
+    limits: Limits,
+    now: datetime,
+    *,
+    connection: str,
+    identifier: str,
+    ip: str | None,
+) -> LoginStanding:
+    """:func:`login_block`, and whether there are failures to forget, from one read."""
+    watched = _login_counters(limits, connection, identifier, ip)
+    read = session_counters(session)((counter.scope, counter.key) for counter in watched)
+    account = watched[1]
+    return LoginStanding(
+        block=_blocks(lambda _keys: read, [watched], now)[0],
+        failures_on_record=(account.scope, account.key) in read,
+    )
+
+
 def login_block(
     session: Session,
     limits: Limits,
@@ -204,7 +235,9 @@ def login_block(
 ) -> Block | None:
     """Why a password sign-in to ``identifier`` from ``ip`` must be refused untried, if it must:
     the address is throttled, or blocked for this account."""
-    return _blocked(session, _login_counters(limits, connection, identifier, ip), now)
+    return login_standing(
+        session, limits, now, connection=connection, identifier=identifier, ip=ip
+    ).block
 
 
 def count_login_failure(
