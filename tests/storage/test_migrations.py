@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -14,7 +12,6 @@ from expressway.storage.engine import make_engine
 from expressway.tenant.rows import TenantBase
 from expressway.workforce.rows import WorkforceBase
 from tests.conftest import BACKENDS
-from tests.databases import fresh_database
 
 SYSTEMS = {
     "tenant": (TenantBase.metadata, {"clients", "organizations", "users", "log_events"}),
@@ -25,14 +22,6 @@ pytestmark = [
     pytest.mark.parametrize("empty_database", BACKENDS, indirect=True),
     pytest.mark.parametrize("system", sorted(SYSTEMS)),
 ]
-
-
-@pytest.fixture
-def empty_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path_factory.mktemp("migrations")) as url:
-        yield url
 
 
 def test_the_migrations_produce_exactly_the_rows(empty_database: str, system: str) -> None:
