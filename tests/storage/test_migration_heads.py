@@ -81,7 +81,7 @@ def test_a_database_one_revision_behind_is_upgraded(empty_database: str, system:
         engine.dispose()
 
 
-def test_scripts_of_a_form_it_cannot_read_make_it_ask_alembic(
+def test_a_script_of_a_form_it_cannot_read_leaves_no_heads(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """A script whose revision is not a constant: no heads, so a start runs Alembic's upgrade
