@@ -397,3 +397,18 @@ def test_large_tokens_are_shown_cut_and_their_extra_permissions_counted(
     assert USER in page
     assert "and 470 more" in page
     assert "N" * 129 not in page
+
+
+def test_a_stray_trailing_slash_is_redirected_to_the_path_alone(
+    tenant: FakeTenant, tmp_path: Path
+) -> None:
+    """A relative reference, never the host the request's Host header names; a path that
+    matches nothing either way is FastAPI's 404."""
+    app = sample_app(tenant, tmp_path)
+    hostile = {"Host": "evil.example"}
+    answer = app.get(f"{PUBLIC_URL}/login/?login_hint=a", headers=hostile, follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/login?login_hint=a"
+    missing = app.get(f"{PUBLIC_URL}/nothing/", headers=hostile, follow_redirects=False)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found"}

@@ -21,11 +21,14 @@ It talks to the tenant over HTTP only, like any application would.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import cast
 from urllib.parse import parse_qs, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from expressway import __version__
@@ -49,6 +52,7 @@ from expressway.sample_app.sessions import LocalSession, SeenTokens, SessionStor
 from expressway.web.cookies import clear_cookie, set_session_cookie
 from expressway.web.proxies import TrustedProxyHeaders
 from expressway.web.security import install_security_headers
+from expressway.web.slashes import slash_redirect
 from expressway.web.templates import Pages
 
 pages = Pages("expressway.sample_app")
@@ -90,6 +94,15 @@ def _single_values(request: Request, limits: Mapping[str, int]) -> dict[str, str
     return values
 
 
+async def _not_found_or_redirect(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to a routing error, but for a path with a stray trailing slash, which
+    is redirected to the one without (:mod:`expressway.web.slashes`)."""
+    error = cast(HTTPException, exc)
+    if error.status_code == 404 and (redirect := slash_redirect(request)) is not None:
+        return redirect
+    return await http_exception_handler(request, error)
+
+
 def registration_of(settings: Settings) -> Registration:
     if not settings.sample_app_client_id or settings.sample_app_client_secret is None:
         raise NotConfigured(
@@ -128,7 +141,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Answered by the 404 handler, with a relative Location (expressway.web.slashes).
+        redirect_slashes=False,
     )
+    app.add_exception_handler(HTTPException, _not_found_or_redirect)
     install_security_headers(app)
     app.add_middleware(TrustedProxyHeaders, trusted=settings.trusted_proxy_networks)
     # The server-side sessions, reachable from outside the requests (tests, an operator shell).

@@ -119,6 +119,8 @@ def create_app(runtime: TenantRuntime) -> FastAPI:
         version=__version__,
         description="The SaaS vendor's identity platform: Management API and Authentication API.",
         lifespan=_lifespan(runtime),
+        # Answered by the 404 handler, with a relative Location (expressway.web.slashes).
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, mgmt_errors.handle_validation_error)

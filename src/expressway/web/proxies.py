@@ -9,10 +9,10 @@ client can write anything into them. With no trusted proxies nothing is rewritte
 
 This layer stands in front of everything else in an application, so every reader of the client
 address (event logs, throttling, uvicorn's access log, which reads the same scope) sees the same
-one, and the one absolute URL made from the request (the framework's redirect of a path with a
-stray trailing slash) carries the scheme the client used. uvicorn's own reading of these headers
-(``proxy_headers``, trusting ``FORWARDED_ALLOW_IPS``, loopback by default) is turned off wherever
-Expressway starts it, so that this setting is the only one.
+one. (No URL is made from the request's own scheme and ``Host``: the redirect of a path with a
+stray trailing slash is relative, :mod:`expressway.web.slashes`.) uvicorn's own reading of these
+headers (``proxy_headers``, trusting ``FORWARDED_ALLOW_IPS``, loopback by default) is turned off
+wherever Expressway starts it, so that this setting is the only one.
 
 Everything behind it reads the settled address from the request
 (:func:`~expressway.web.throttling.request_ip`, the token fast path); none applies the rule again.

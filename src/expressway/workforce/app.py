@@ -75,6 +75,8 @@ def create_app(runtime: WorkforceRuntime) -> FastAPI:
         title="Expressway workforce IdP",
         version=__version__,
         description="The enterprise IdP (Okta-compatible): each org's admin API and OIDC provider.",
+        # Answered by the 404 handler, with a relative Location (expressway.web.slashes).
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, api_errors.handle_validation_error)

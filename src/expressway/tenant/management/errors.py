@@ -10,9 +10,11 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from expressway.tenant.errors import TenantError
 from expressway.web.json_bodies import refusal_reason
+from expressway.web.slashes import slash_redirect
 
 logger = logging.getLogger("expressway.tenant")
 
@@ -110,9 +112,12 @@ async def handle_tenant_error(_request: Request, exc: Exception) -> JSONResponse
     return error_response(error.status, error.message, error.code)
 
 
-async def handle_http_exception(_request: Request, exc: Exception) -> JSONResponse:
-    """Routing errors (unknown path, wrong method) in Auth0's shape rather than FastAPI's."""
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) in Auth0's shape rather than FastAPI's; a path
+    with a stray trailing slash redirected to the one without (:mod:`expressway.web.slashes`)."""
     error = cast(HTTPException, exc)
+    if error.status_code == 404 and (redirect := slash_redirect(request)) is not None:
+        return redirect
     headers = dict(error.headers) if error.headers else None
     return error_response(error.status_code, str(error.detail), None, headers)
 

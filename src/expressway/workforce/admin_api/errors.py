@@ -14,8 +14,10 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from expressway.web.json_bodies import refusal_reason
+from expressway.web.slashes import slash_redirect
 from expressway.workforce import ids
 from expressway.workforce.errors import WorkforceError
 
@@ -103,9 +105,12 @@ async def handle_workforce_error(_request: Request, exc: Exception) -> JSONRespo
     return error_response(error.status, error.code, error.summary, error.causes)
 
 
-async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    """Routing errors (unknown path, wrong method) in Okta's shape rather than FastAPI's."""
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) in Okta's shape rather than FastAPI's; a path
+    with a stray trailing slash redirected to the one without (:mod:`expressway.web.slashes`)."""
     error = cast(HTTPException, exc)
+    if error.status_code == 404 and (redirect := slash_redirect(request)) is not None:
+        return redirect
     code, summary = _ROUTING_ERRORS.get(error.status_code, ("E0000001", str(error.detail)))
     response = error_response(error.status_code, code, summary.format(path=request.url.path), None)
     if error.headers:
