@@ -334,9 +334,10 @@ def _check_password_first(
         if connection is None:
             return None
         limits, ip = _limits_and_ip(login)
-        if throttling.login_block(
+        standing = throttling.login_standing(
             session, limits, login.now, connection=connection.name, identifier=email, ip=ip
-        ):
+        )
+        if standing.block is not None:
             return None
         user = _find_user(login, connection.name, email)
         stored_hash = user.password_hash if user is not None else None

@@ -124,9 +124,9 @@ def login(request: Request, form: Form = Depends(read_form)) -> Response:
     # The password is checked first with no transaction open: on SQLite a write transaction
     # holds the database's one write lock, which the hash would keep for its whole time.
     with runtime.read_only_sessions() as reading:
-        blocked_before = throttling.login_block(
+        blocked_before = throttling.login_standing(
             reading, limits, runtime.clock.now(), connection=THROTTLE_REALM, identifier=email, ip=ip
-        )
+        ).block
         stored = accounts.password_hash_of(reading, email) if blocked_before is None else None
     checked = hashing.check_password(stored, password) if blocked_before is None else None
     # Dashboard admins get the tenant's brute-force protection, counted apart from its users.

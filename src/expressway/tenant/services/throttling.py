@@ -152,8 +152,15 @@ def _blocks(
     read_counters: CountersRead, watched: Sequence[tuple[_Counter, ...]], now: datetime
 ) -> list[Block | None]:
     """For each group of counters, the first of them over its limit."""
-    at = now.timestamp()
     read = read_counters((counter.scope, counter.key) for group in watched for counter in group)
+    return _judged(read, watched, now)
+
+
+def _judged(
+    read: Mapping[tuple[str, str], float], watched: Sequence[tuple[_Counter, ...]], now: datetime
+) -> list[Block | None]:
+    """:func:`_blocks` of counters already ``read``."""
+    at = now.timestamp()
     found: list[Block | None] = []
     for group in watched:
         block = None
@@ -197,7 +204,8 @@ def _count(session: Session, watched: tuple[_Counter, ...], now: datetime) -> Bl
 class LoginStanding:
     """Where a password sign-in stands before its password is checked."""
 
-    #: Why it must be refused untried, if it must (:func:`login_block`).
+    #: Why it must be refused untried, if it must: the address is throttled, or blocked for
+    #: this account.
     block: Block | None
     #: Whether the account has failures from this address on record, which a successful sign-in
     #: forgets (:func:`forget_login_failures`). Read in a write transaction, it holds until that
@@ -214,30 +222,15 @@ def login_standing(
     identifier: str,
     ip: str | None,
 ) -> LoginStanding:
-    """:func:`login_block`, and whether there are failures to forget, from one read."""
+    """Whether a password sign-in to ``identifier`` from ``ip`` must be refused untried, and
+    whether a success would have failures to forget, from one read of its counters."""
     watched = _login_counters(limits, connection, identifier, ip)
     read = session_counters(session)((counter.scope, counter.key) for counter in watched)
     account = watched[1]
     return LoginStanding(
-        block=_blocks(lambda _keys: read, [watched], now)[0],
+        block=_judged(read, [watched], now)[0],
         failures_on_record=(account.scope, account.key) in read,
     )
-
-
-def login_block(
-    session: Session,
-    limits: Limits,
-    now: datetime,
-    *,
-    connection: str,
-    identifier: str,
-    ip: str | None,
-) -> Block | None:
-    """Why a password sign-in to ``identifier`` from ``ip`` must be refused untried, if it must:
-    the address is throttled, or blocked for this account."""
-    return login_standing(
-        session, limits, now, connection=connection, identifier=identifier, ip=ip
-    ).block
 
 
 def count_login_failure(
