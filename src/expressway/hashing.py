@@ -10,18 +10,22 @@ Two kinds of secret, two kinds of hash:
 
 Argon2id's cost trades an attacker's cost a guess offline against ours a sign-in. The default is a
 row of the OWASP Password Storage Cheat Sheet's configuration
-(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id): 7 MiB
-and 5 passes, which OWASP rates as strong as its 19 MiB and 2 passes, and which is Keycloak's
-default, so that a guess costs the same here as there. It fills 8% fewer blocks than the 19 MiB row
-and took a fifth less CPU a verification: 34.5 to 41.7 ms against 46.1 to 54.3, both in two lanes,
-on a 2 vCPU AMD EPYC (four alternating runs of 40 in-process). RFC 9106's second recommended option
-(64 MiB, 3 passes, 4 lanes) fills five times as many blocks, which made the hash nearly all of a
-sign-in's cost. The memory is filled in 2 lanes, each on a thread of its own: a guess is the same
-work with one lane as with two, but with two a sign-in waits for about half of it on two idle cores
-(19.8 to 25.2 ms against 32.5 to 36.8 with one lane, in the same runs), for a little more CPU (the
-threads' starts and joins: 34.5 to 41.7 ms against 32.5 to 36.8). The
-``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`). Every
-hash encodes its own parameters, so hashes made with other ones keep verifying, and
+(https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id): 7 MiB,
+5 passes and one lane, which OWASP rates as strong as its 19 MiB and 2 passes, and which is
+Keycloak's default, so that a guess costs the same here as there. It fills 8% fewer blocks than the
+19 MiB row and took a fifth less CPU a verification (34.5 to 41.7 ms against 46.1 to 54.3, in two
+lanes, on a 2 vCPU AMD EPYC; four alternating runs of 40 in-process). RFC 9106's second recommended
+option (64 MiB, 3 passes, 4 lanes) fills five times as many blocks, which made the hash nearly all
+of a sign-in's cost.
+
+One lane rather than two: a guess is the same work with either, and two lanes, each on a thread
+of its own, halve a sign-in's wait for its hash only where the second core is idle and truly runs
+beside the first. On that machine they did, one day (19.8 to 25.2 ms of wall time against 32.5 to
+36.8); on another of the same kind, whose two vCPUs shared the memory's bandwidth, two lanes took
+42.0 to 46.3 ms of CPU a verification against 30.9 to 35.6 in one lane, and as long in wall time
+(30.7 to 41.6 ms against 31.4 to 37.5): a sign-in in two lanes cost a third more CPU for nothing.
+The ``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
+Every hash encodes its own parameters, so hashes made with other ones keep verifying, and
 :func:`rehash_if_needed` gives a successful sign-in the hash to store in their place.
 """
 

@@ -80,7 +80,7 @@ def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_sign_in(
 
     assert signed_in(new_browser(tenant).sign_in(client_id, EMAIL))
     renewed = _stored_hash(tenant)
-    assert renewed.startswith("$argon2id$v=19$m=7168,t=5,p=2$")
+    assert renewed.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert hashing.verify_password(renewed, PASSWORD)
 
     # A current hash is left as it is.

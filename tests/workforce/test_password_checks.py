@@ -80,7 +80,7 @@ def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_sign_in(
 
     assert _signs_in(_browser(workforce), setup)
     renewed = _stored_hash(workforce, setup.user_id)
-    assert renewed.startswith("$argon2id$v=19$m=7168,t=5,p=2$")
+    assert renewed.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert hashing.verify_password(renewed, PASSWORD)
 
     assert _signs_in(_browser(workforce), setup)

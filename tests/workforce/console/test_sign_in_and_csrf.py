@@ -94,7 +94,7 @@ def test_an_admins_hash_made_with_other_parameters_is_renewed_at_sign_in(
     with workforce.runtime.sessions() as session:
         renewed = admin_row(session).password_hash
     assert renewed is not None
-    assert renewed.split("$")[3] == "m=7168,t=5,p=2"
+    assert renewed.split("$")[3] == "m=7168,t=5,p=1"
     assert hashing.verify_password(renewed, admin.password)
 
 
