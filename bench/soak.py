@@ -49,7 +49,7 @@ from express_configure import scene
 from password_logins import CALLBACK, PASSWORD, log_in
 from rich.console import Console
 from rich.table import Table
-from token_endpoint import API, SCOPE, Signer, _sign_batch, new_client_key
+from token_endpoint import API, SCOPE, Signer, new_client_key, sign_requests
 
 from expressway.demo import story as demo_story
 
@@ -188,7 +188,7 @@ def token_pkjwt(work: Workload, http: httpx.Client) -> Operations:
     clock starts."""
 
     def operations() -> list[Step]:
-        body = _sign_batch(work.pkjwt, 1)[0]
+        body = sign_requests(work.pkjwt, 1)[0]
         return [lambda: _token(http.post(work.pkjwt.audience, content=body, headers=FORM))]
 
     return operations

@@ -142,7 +142,8 @@ class Signer:
     form: tuple[tuple[str, str], ...]
 
 
-def _sign_batch(signer: Signer, count: int) -> list[str]:
+def sign_requests(signer: Signer, count: int) -> list[str]:
+    """``count`` token request bodies, each with an assertion of its own."""
     key = serialization.load_pem_private_key(signer.private_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError("the client key must be an RSA key")
@@ -176,7 +177,7 @@ def sign_bodies(signer: Signer, count: int, path: Path) -> Path:
     workers = os.cpu_count() or 1
     share = math.ceil(count / workers)
     with ProcessPoolExecutor(workers) as pool:
-        batches = list(pool.map(_sign_batch, [signer] * workers, [share] * workers))
+        batches = list(pool.map(sign_requests, [signer] * workers, [share] * workers))
     lines = (request_line("POST", "", body) for batch in batches for body in batch)
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -373,50 +374,56 @@ def tenant(data_dir: Path, workers: int, access_log: bool) -> Iterator[Server]:
 
 
 def prepare(public_url: str, admin: Mapping[str, str]) -> Signer:
-    """Through the Management API at ``public_url``: an API whose tokens are RS256, and a machine
-    client authenticated by ``private_key_jwt`` holding a client grant for it; answer the signer
-    of that client's assertions (for the token endpoint at ``public_url``)."""
+    """:func:`set_up_client` through the Management API at ``public_url``."""
     api = Management(public_url, admin)
     try:
-        api(
-            "POST",
-            "/resource-servers",
-            {
-                "identifier": API,
-                "name": "Bench API",
-                "signing_alg": "RS256",
-                "token_lifetime": 86400,
-                "scopes": [{"value": SCOPE, "description": "Read"}],
-            },
-        )
-        client = api(
-            "POST",
-            "/clients",
-            {
-                "name": "Bench machine",
-                "app_type": "non_interactive",
-                "grant_types": ["client_credentials"],
-            },
-        )
-        private, public = new_client_key()
-        client_id = client["client_id"]
-        credential = api(
-            "POST",
-            f"/clients/{client_id}/credentials",
-            {"credential_type": "public_key", "pem": public.decode(), "alg": "RS256"},
-        )
-        api(
-            "PATCH",
-            f"/clients/{client_id}",
-            {
-                "client_authentication_methods": {
-                    "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
-                }
-            },
-        )
-        api("POST", "/client-grants", {"client_id": client_id, "audience": API, "scope": [SCOPE]})
+        return set_up_client(api, public_url)
     finally:
         api.close()
+
+
+def set_up_client(api: Callable[..., Any], public_url: str) -> Signer:
+    """Through ``api`` (the Management API: method, path under ``/api/v2``, body): an API whose
+    tokens are RS256, and a machine client authenticated by ``private_key_jwt`` holding a client
+    grant for it; answer the signer of that client's assertions (for the token endpoint at
+    ``public_url``)."""
+    api(
+        "POST",
+        "/resource-servers",
+        {
+            "identifier": API,
+            "name": "Bench API",
+            "signing_alg": "RS256",
+            "token_lifetime": 86400,
+            "scopes": [{"value": SCOPE, "description": "Read"}],
+        },
+    )
+    client = api(
+        "POST",
+        "/clients",
+        {
+            "name": "Bench machine",
+            "app_type": "non_interactive",
+            "grant_types": ["client_credentials"],
+        },
+    )
+    private, public = new_client_key()
+    client_id = client["client_id"]
+    credential = api(
+        "POST",
+        f"/clients/{client_id}/credentials",
+        {"credential_type": "public_key", "pem": public.decode(), "alg": "RS256"},
+    )
+    api(
+        "PATCH",
+        f"/clients/{client_id}",
+        {
+            "client_authentication_methods": {
+                "private_key_jwt": {"credentials": [{"id": credential["id"]}]}
+            }
+        },
+    )
+    api("POST", "/client-grants", {"client_id": client_id, "audience": API, "scope": [SCOPE]})
     return Signer(
         private_pem=private,
         kid=credential["kid"],

@@ -54,6 +54,23 @@ def test_the_token_benchmark_runs_against_expressway_and_oidc_provider(tmp_path:
         )
 
 
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_the_token_instructions_are_counted_by_library(tmp_path: Path) -> None:
+    """Issue 9.1, what bounds the share: every counted token issued, and its instructions split
+    between the RSA sign and verify and the rest, adding up."""
+    document = run_quick("token_instructions", tmp_path)
+    assert document["tokens"] == 20
+    libraries = document["by_library_per_token"]
+    assert set(libraries) <= {"cryptography", "interpreter", "sqlite", "other"}
+    # An RS256 sign alone is millions of instructions; the rest is Python's work on the request.
+    assert libraries["cryptography"] > 1_000_000
+    assert libraries["interpreter"] > 100_000
+    assert document["beside_rsa_per_token"] == pytest.approx(
+        document["instructions_per_token"] - libraries["cryptography"], abs=2
+    )
+    assert 0.5 < document["rsa_share_of_instructions"] < 1
+
+
 def test_the_express_configure_benchmark_times_successful_runs(tmp_path: Path) -> None:
     """Issue 9.3: every timed Express Configure SSO run ends in HTTP 200."""
     document = run_quick("express_configure", tmp_path)
