@@ -20,8 +20,8 @@ of a sign-in's cost.
 
 One lane rather than two: a guess is the same work with either, and two lanes, each on a thread
 of its own, halve a sign-in's wait for its hash only where the second core is idle and truly runs
-beside the first. On that machine they did, one day (19.8 to 25.2 ms of wall time against 32.5 to
-36.8); on another of the same kind, whose two vCPUs shared the memory's bandwidth, two lanes took
+beside the first. In the runs above they did (19.8 to 25.2 ms of wall time against 32.5 to 36.8);
+on another machine of the same kind, whose two vCPUs shared the memory's bandwidth, two lanes took
 42.0 to 46.3 ms of CPU a verification against 30.9 to 35.6 in one lane, and as long in wall time
 (30.7 to 41.6 ms against 31.4 to 37.5): a sign-in in two lanes cost a third more CPU for nothing.
 The ``EXPRESSWAY_PASSWORD_HASH_*`` settings choose others (:class:`expressway.config.Settings`).
