@@ -119,7 +119,6 @@ async def _issue(app: Any, bodies: list[bytes]) -> int:
     issued = 0
 
     async def one(body: bytes) -> None:
-        nonlocal issued
         messages = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def receive() -> dict[str, Any]:
