@@ -215,15 +215,21 @@ class Server:
 
 @contextmanager
 def serve(
-    command: list[str], env: Mapping[str, str], url: str, probe: str, log: Path
+    command: list[str],
+    env: Mapping[str, str],
+    url: str,
+    probe: str,
+    log: Path,
+    up_timeout: float = 60,
 ) -> Iterator[Server]:
-    """Run ``command`` until the block ends; it is up once ``{url}{probe}`` answers."""
+    """Run ``command`` until the block ends; it is up once ``{url}{probe}`` answers, within
+    ``up_timeout`` seconds."""
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own commands, no shell
             command, env=dict(env), stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            wait_until_up(f"{url}{probe}", process, log, timeout=60)
+            wait_until_up(f"{url}{probe}", process, log, timeout=up_timeout)
             yield Server(url, process)
         finally:
             process.terminate()

@@ -16,7 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,15 +47,22 @@ TARGET_P50_MS = 150
 
 
 @contextmanager
-def scene(data_dir: Path) -> Iterator[tuple[demo_story.Story, Server, Server]]:
-    """The demo's tenant and workforce IdP, served, seeded and repaired."""
+def scene(
+    data_dir: Path,
+    launcher: Sequence[str] = CLI,
+    environment: Mapping[str, str] | None = None,
+    up_timeout: float = 60,
+) -> Iterator[tuple[demo_story.Story, Server, Server]]:
+    """The demo's tenant and workforce IdP, served, seeded and repaired. ``launcher`` is the
+    command that runs the CLI (``expressway``), ``environment`` more of its environment
+    (settings, as ``EXPRESSWAY_…`` variables)."""
     tenant_port, workforce_port = free_port(), free_port()
     urls = {
         "tenant": f"http://localhost:{tenant_port}",
         "workforce": f"http://localhost:{workforce_port}",
         "sample_app": f"http://localhost:{free_port()}",
     }
-    env = expressway_environment(data_dir, **urls)
+    env = expressway_environment(data_dir, **urls) | dict(environment or {})
     settings = load_settings(
         data_dir=data_dir,
         tenant_public_url=urls["tenant"],
@@ -74,20 +81,22 @@ def scene(data_dir: Path) -> Iterator[tuple[demo_story.Story, Server, Server]]:
     with ExitStack() as stack:
         tenant = stack.enter_context(
             serve(
-                [*CLI, "tenant", "serve", "--port", str(tenant_port)],
+                [*launcher, "tenant", "serve", "--port", str(tenant_port)],
                 env,
                 urls["tenant"],
                 "/.well-known/jwks.json",
                 data_dir / "tenant.log",
+                up_timeout,
             )
         )
         workforce = stack.enter_context(
             serve(
-                [*CLI, "workforce", "serve", "--port", str(workforce_port)],
+                [*launcher, "workforce", "serve", "--port", str(workforce_port)],
                 env,
                 urls["workforce"],
                 f"/orgs/{demo_story.ORG_NAME}/.well-known/openid-configuration",
                 data_dir / "workforce.log",
+                up_timeout,
             )
         )
         tenant_api = demo_story.management_api(urls["tenant"], client_id, client_secret)

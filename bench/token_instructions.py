@@ -38,15 +38,13 @@ import asyncio
 import gc
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import _callgrind
 from _harness import write_json
 
 #: Requests in flight at once, as token_endpoint.py's connections.
@@ -55,41 +53,7 @@ CONCURRENCY = 16
 WARMUP = 100
 URL = "http://localhost:8401"
 
-#: One line of ``callgrind_annotate --inclusive=no``: the count, then ``file:function [object]``.
-_ANNOTATED = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+.*\[(?P<object>[^\]]+)\]\s*$")
-
-
-def library_of(shared_object: str) -> str:
-    """The group a function's object file belongs to."""
-    name = Path(shared_object).name
-    if "cryptography" in shared_object:
-        return "cryptography"
-    if name.startswith("libsqlite3"):
-        return "sqlite"
-    if name.startswith(("python", "libpython")):
-        return "interpreter"
-    return "other"
-
-
-def instructions_by_library(annotated: str) -> Counter[str]:
-    """Instructions by :func:`library_of`, from ``callgrind_annotate --inclusive=no`` output."""
-    counts: Counter[str] = Counter()
-    for line in annotated.splitlines():
-        match = _ANNOTATED.match(line)
-        if match:
-            counts[library_of(match["object"])] += int(match[1].replace(",", ""))
-    return counts
-
-
 # --- the process callgrind runs ---------------------------------------------------------------
-
-
-def _instrumentation(on: bool) -> None:
-    subprocess.run(  # noqa: S603 - valgrind's own tool, on this process
-        ["callgrind_control", "--instr=" + ("on" if on else "off"), str(os.getpid())],  # noqa: S607
-        check=True,
-        capture_output=True,
-    )
 
 
 def _token_request(body: bytes) -> dict[str, Any]:
@@ -190,9 +154,9 @@ def child(tokens: int, report: Path) -> None:
         async def run() -> dict[str, int]:
             warmed = await _issue(app, bodies[:WARMUP])
             gc.collect()
-            _instrumentation(True)
+            _callgrind.instrument(os.getpid(), True)
             issued = await _issue(app, bodies[WARMUP:])
-            _instrumentation(False)
+            _callgrind.instrument(os.getpid(), False)
             return {"warm_up": warmed, "issued": issued}
 
         import uvloop
@@ -210,10 +174,7 @@ def count(tokens: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="token-instructions-") as scratch:
         out, report = Path(scratch) / "callgrind.out", Path(scratch) / "report.json"
         command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}",
+            *_callgrind.command(out),
             sys.executable,
             __file__,
             "--child",
@@ -228,13 +189,7 @@ def count(tokens: int) -> dict[str, Any]:
         outcome = json.loads(report.read_text())
         if outcome["issued"] != tokens or outcome["warm_up"] != WARMUP:
             raise SystemExit(f"not every token request was answered with a token: {outcome}")
-        annotated = subprocess.run(  # noqa: S603
-            ["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    by_library = instructions_by_library(annotated)
+        by_library = _callgrind.count_by_library(out)
     total = sum(by_library.values())
     per_token = {name: round(value / tokens) for name, value in sorted(by_library.items())}
     beside_rsa = total - by_library["cryptography"]
@@ -258,7 +213,7 @@ def main() -> None:
     if arguments.child:
         child(arguments.tokens, arguments.report)
         return
-    if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
+    if not _callgrind.available():
         raise SystemExit("token_instructions needs valgrind: apt-get install -y valgrind")
     result = count(arguments.tokens)
     libraries = result["by_library_per_token"]
