@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,25 +76,17 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
-            if conn.get_execution_options().get(READ_ONLY_OPTION):
-                # A reader never upgrades, so it needs no lock: WAL lets it run beside a writer.
-                conn.exec_driver_sql("BEGIN")
+            options = conn.get_execution_options()
+            if options.get(NO_WAIT_OPTION) and not options.get(READ_ONLY_OPTION):
+                _on_driver_cursor(conn, begin_immediate_now)
                 return
+            # A reader never upgrades, so it needs no lock: WAL lets it run beside a writer.
             # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout. With a plain
             # (deferred) BEGIN, a transaction that reads and then writes fails at once with
             # "database is locked" when another connection committed in between, since SQLite
             # cannot upgrade a stale read snapshot; waiting at BEGIN never fails that way.
-            if conn.get_execution_options().get(NO_WAIT_OPTION):
-                driver = conn.connection.driver_connection
-                if not isinstance(driver, sqlite3.Connection):
-                    raise TypeError(f"{NO_WAIT_OPTION} needs SQLite's own driver")
-                cursor = driver.cursor()
-                try:
-                    begin_immediate_now(cursor)
-                finally:
-                    cursor.close()
-                return
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            begin = "BEGIN" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE"
+            _on_driver_cursor(conn, lambda cursor: cursor.execute(begin))
 
         event.listen(engine, "handle_error", _reopen_after_read_only)
         return engine
@@ -110,6 +102,35 @@ def make_engine(url: str) -> Engine:
         connect_args=connect_args,
         json_serializer=json_text.compact_text,
     )
+
+
+def _on_driver_cursor(conn: sa.Connection, run: Callable[[sqlite3.Cursor], object]) -> None:
+    """``run`` on a cursor of ``conn``'s own ``sqlite3`` connection, a driver error raised as
+    SQLAlchemy raises a statement's.
+
+    A transaction's ``BEGIN`` is one statement with no parameters and no result: through
+    ``exec_driver_sql`` it took SQLAlchemy a whole execution context (about a fifth of the
+    instructions of a session's begin and commit, counted by callgrind), where the driver's
+    cursor does it in a few microseconds. The error is wrapped as the execution would have
+    wrapped it, for :func:`expressway.storage.faults.database_fault` to read; a file that
+    could only be opened read-only invalidates the connection, as :func:`_reopen_after_read_only`
+    does for a statement's error.
+    """
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise TypeError("a SQLite engine's connections must be sqlite3's")
+    cursor = driver.cursor()
+    try:
+        run(cursor)
+    except sqlite3.Error as exc:
+        read_only = is_read_only_error(exc)
+        if read_only:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            None, None, exc, sqlite3.Error, connection_invalidated=read_only, dialect=conn.dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:
