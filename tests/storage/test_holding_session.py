@@ -6,16 +6,19 @@ first read it has let it go."""
 from __future__ import annotations
 
 import gc
+import sqlite3
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from expressway.storage.engine import HoldingSession, make_engine, make_session_factory
+from expressway.storage.faults import database_fault
 from tests.databases import statements_on
 
 
@@ -76,3 +79,37 @@ def test_what_a_session_held_is_freed_when_it_closes(engine: Engine) -> None:
     session.close()
     gc.collect()
     assert watched() is None
+
+
+def test_a_session_that_waited_out_another_writer_raises_a_fault_of_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write session begins with ``BEGIN IMMEDIATE`` on the driver's own cursor; when another
+    connection holds the write lock past the busy timeout, the error still comes out as
+    SQLAlchemy's (what the services' 503 reads), and the session can be used again."""
+    monkeypatch.setattr("expressway.storage.engine.SQLITE_BUSY_TIMEOUT_SECONDS", 0.05)
+    path = tmp_path / "held.db"
+    engine = make_engine(f"sqlite:///{path}")
+    _Base.metadata.create_all(engine)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with make_session_factory(engine)() as waiting:
+            waiting.add(Thing(id="b", name="second"))
+            with pytest.raises(sa_exc.OperationalError) as raised:
+                waiting.commit()
+        fault = database_fault(raised.value)
+        assert fault is not None
+        assert fault.kind == "unavailable"
+        # A reader needs no lock in WAL mode, and the writer goes on once the lock is free.
+        with make_session_factory(engine, read_only=True)() as s:
+            assert s.scalars(sa.select(Thing.id)).all() == []
+        holder.rollback()
+        with make_session_factory(engine)() as s:
+            s.add(Thing(id="b", name="second"))
+            s.commit()
+    finally:
+        holder.close()
+        engine.dispose()
+    with make_session_factory(engine)() as s:
+        assert s.scalars(sa.select(Thing.id)).all() == ["b"]
