@@ -32,12 +32,22 @@ class Thing(_Base):
     name: Mapped[str] = mapped_column(sa.String(64))
 
 
+class Pair(_Base):
+    """A row of a composite primary key: read by SQLAlchemy's own ``get``."""
+
+    __tablename__ = "holding_session_pairs"
+    left: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    right: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'holding.db'}")
     _Base.metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(sa.insert(Thing), [{"id": "a", "name": "first"}])
+        connection.execute(sa.insert(Pair), [{"left": "a", "right": 1, "name": "pair"}])
     yield engine
     engine.dispose()
 
@@ -65,6 +75,57 @@ def test_a_plain_session_reads_a_dropped_row_again(engine: Engine) -> None:
         gc.collect()
         assert session.get(Thing, "a") is not None
     assert len(_selects(statements)) == 2
+
+
+def test_a_row_read_by_key_is_the_row_sqlalchemy_would_read(engine: Engine) -> None:
+    """The session's ``get`` reads with a statement built once per class; what it answers is
+    what ``Session.get`` answers, in the identity map as a row ``Session.get`` loaded is."""
+    sessions = make_session_factory(engine)
+    with statements_on(engine) as statements, sessions() as session:
+        row = session.get(Thing, "a")
+        assert row is not None
+        assert (row.id, row.name) == ("a", "first")
+        assert (
+            session.identity_map.get(sa.inspect(Thing).identity_key_from_primary_key(("a",))) is row
+        )
+        assert sa.orm.Session.get(session, Thing, "a") is row, "SQLAlchemy's get finds it held"
+        assert session.get(Thing, "none such") is None
+        # A change to a row read by key is flushed and committed as any.
+        row.name = "renamed"
+        session.commit()
+    assert len(_selects(statements)) == 2
+    with sessions() as session:
+        assert session.get(Thing, "a").name == "renamed"  # type: ignore[union-attr]
+
+
+def test_a_row_a_rollback_expired_is_read_again(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        row = session.get(Thing, "a")
+        assert row is not None
+        session.rollback()
+        with engine.begin() as other:
+            other.execute(sa.update(Thing).values(name="changed elsewhere"))
+        again = session.get(Thing, "a")
+        assert again is row
+        assert again.name == "changed elsewhere"
+        session.rollback()
+        with engine.begin() as other:
+            other.execute(sa.delete(Thing))
+        assert session.get(Thing, "a") is None
+
+
+def test_a_get_with_options_or_a_composite_key_is_sqlalchemys(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with statements_on(engine) as statements, sessions() as session:
+        locked = session.get(Thing, "a", with_for_update=True)
+        assert locked is not None
+        pair = session.get(Pair, ("a", 1))
+        assert pair is not None
+        assert pair.name == "pair"
+        assert session.get(Pair, {"left": "a", "right": 2}) is None
+        assert session.get(Pair, ("a", 1)) is pair
+    assert len(_selects(statements)) == 3
 
 
 def test_what_a_session_held_is_freed_when_it_closes(engine: Engine) -> None:

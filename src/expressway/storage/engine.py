@@ -5,17 +5,23 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, sessionmaker
 
 from expressway import json_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm.session import _EntityBindKey
 from expressway.storage import checkpoints
+
+_O = TypeVar("_O")
 
 #: Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "expressway_read_only"
@@ -200,6 +206,53 @@ class HoldingSession(Session):
     def close(self) -> None:
         self.held.clear()
         super().close()
+
+    def get(self, entity: _EntityBindKey[_O], ident: Any, **options: Any) -> _O | None:
+        """``Session.get``, with the row that is not in the identity map read by a statement
+        built once per mapped class.
+
+        SQLAlchemy's own ``get`` builds its ``SELECT`` anew each time it reads the database (a
+        copy of the mapper's statement, its criteria annotated, its cache key computed over):
+        for a row of three columns read by its key, 587 thousand instructions against 419
+        thousand with the statement built once (callgrind, 1,000 reads). The tenant reads 32 rows
+        so in an Express Configure run: its interpreter ran 6% fewer instructions for a run
+        with this (56.9 million against 60.6, ``bench/flow_instructions.py``), the workforce
+        IdP's 6% fewer too (30.0 against 31.8). Any other case (options, a composite or
+        unusual key, a held row that a rollback expired) is SQLAlchemy's, and a row already
+        held is answered from the identity map as SQLAlchemy's ``get`` answers it.
+        """
+        if options or type(ident) not in (str, int) or not isinstance(entity, type):
+            return super().get(entity, ident, **options)
+        by_key = _by_primary_key(cast(type, entity))
+        if by_key is None:
+            return super().get(entity, ident)
+        held: _O | None = self.identity_map.get((entity, (ident,), None))
+        if held is not None:
+            state = sa.inspect(held)
+            if state.expired or state.expired_attributes:
+                return super().get(entity, ident)
+            return held
+        row: _O | None = self.execute(by_key, {_PRIMARY_KEY: ident}).scalars().one_or_none()
+        return row
+
+
+#: The bound parameter of :func:`_by_primary_key`'s statements.
+_PRIMARY_KEY = "expressway_primary_key"
+
+
+@cache
+def _by_primary_key(entity: type) -> sa.Select[Any] | None:
+    """``SELECT`` of ``entity`` by its primary key, for a class mapped to one table by one
+    column whose identity is its own (no inheritance); None for any other."""
+    mapper: Mapper[Any] | None = sa.inspect(entity, raiseerr=False)
+    if (
+        not isinstance(mapper, Mapper)
+        or len(mapper.primary_key) != 1
+        or mapper.inherits is not None
+        or mapper.polymorphic_on is not None
+    ):
+        return None
+    return sa.select(entity).where(mapper.primary_key[0] == sa.bindparam(_PRIMARY_KEY))
 
 
 @event.listens_for(HoldingSession, "loaded_as_persistent")
