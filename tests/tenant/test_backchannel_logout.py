@@ -321,6 +321,32 @@ def test_only_the_applications_that_got_tokens_through_the_ended_session_are_tol
         )
 
 
+def test_a_round_with_nothing_due_takes_no_write_transaction(
+    tenant: Tenant, receivers: Receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker comes every second: with nothing due it only reads, so it never takes
+    SQLite's write lock from the requests; with a Logout Token due it claims it as before."""
+    opened: list[str] = []
+    write_sessions = tenant.runtime.sessions
+
+    def counted() -> Any:
+        opened.append("write")
+        return write_sessions()
+
+    monkeypatch.setattr(tenant.runtime, "sessions", counted)
+    monkeypatch.setattr("secrets.randbelow", lambda _: 1)  # no sweep of finished rows this time
+    assert deliver_due(tenant.runtime).attempted == 0
+    assert opened == []
+
+    monkeypatch.setattr(tenant.runtime, "sessions", write_sessions)
+    app = make_app(tenant.api(), oidc_logout=oidc_logout())
+    login = signed_in(tenant, app)
+    assert end_user_sessions(tenant, login.user_id, "idp-logout") == 1
+    monkeypatch.setattr(tenant.runtime, "sessions", counted)
+    assert deliver_due(tenant.runtime).delivered == 1
+    assert opened, "the due row was claimed and finished in write transactions"
+
+
 def test_an_application_without_a_back_channel_logout_url_gets_nothing(
     tenant: Tenant, receivers: Receivers
 ) -> None:

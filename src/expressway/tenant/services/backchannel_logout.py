@@ -230,6 +230,21 @@ def enqueue(
     return written
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a row is due for an attempt: a read, for a worker to look before it takes the
+    write lock to claim."""
+    return (
+        session.scalar(
+            select(BackchannelLogoutRow.id)
+            .where(
+                BackchannelLogoutRow.state == PENDING, BackchannelLogoutRow.next_attempt_at <= now
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) -> list[Claimed]:
     """Take up to ``limit`` due rows for an attempt each, moving their next attempt ``lease``
     ahead. The conditional update is the claim: two workers (or replicas) reading the same row
