@@ -270,3 +270,34 @@ def test_jobs_of_one_user_run_in_order_behind_a_failing_one(provisioned: Provisi
     patches = [seen.body["Operations"][0]["value"] for seen in provisioned.fake.requests[-3:]]
     assert patches == [{"active": False}, {"active": False}, {"active": True}]
     assert next(iter(provisioned.fake.users.values()))["active"] is True
+
+
+def test_a_pass_with_nothing_due_takes_no_write_transaction(
+    provisioned: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker looks every few seconds: with nothing due (an empty queue, a job backing off,
+    a lease still held) it only reads, so it never takes SQLite's write lock from the requests;
+    a due job is claimed and run as before."""
+    runtime = provisioned.workforce.runtime
+    write_sessions = runtime.sessions
+    opened: list[str] = []
+
+    def counted() -> Any:
+        opened.append("write")
+        return write_sessions()
+
+    monkeypatch.setattr(runtime, "sessions", counted)
+    assert run_due_jobs(runtime, provisioned.later()) == 0
+    assert opened == []
+
+    monkeypatch.setattr(runtime, "sessions", write_sessions)
+    _assigned(provisioned)
+    provisioned.fake.failures = ["connect"]
+    now = provisioned.later()
+    assert provisioned.run(now) == 1
+    monkeypatch.setattr(runtime, "sessions", counted)
+    assert run_due_jobs(runtime, now) == 0, "backing off: not due at the same instant"
+    assert opened == []
+    assert run_due_jobs(runtime, now + timedelta(hours=2)) == 1
+    assert opened, "the due job was claimed and settled in write transactions"
+    assert _job(provisioned)["state"] == "COMPLETED"

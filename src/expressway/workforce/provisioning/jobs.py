@@ -303,6 +303,38 @@ def _claimable_statement() -> Select[ProvisioningJobRow]:
 _CLAIMABLE = _claimable_statement()
 
 
+def _due_statement() -> Select[str]:
+    now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
+    return (
+        select(ProvisioningJobRow.id)
+        .where(
+            or_(
+                and_(
+                    ProvisioningJobRow.state == QUEUED,
+                    ProvisioningJobRow.next_attempt_at <= now,
+                ),
+                and_(
+                    ProvisioningJobRow.state == IN_PROGRESS,
+                    ProvisioningJobRow.lease_expires_at <= now,
+                ),
+            )
+        )
+        .limit(1)
+    )
+
+
+#: Whether any job is due: the claim's query without its ordering, its check of the subject's
+#: earlier jobs and its lock.
+_ANY_DUE = _due_statement()
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a job is due or its lease has run out: a read, for the worker to look before it
+    takes the write lock to claim (a job it finds may still wait for an earlier one of its
+    subject; :func:`claim` decides)."""
+    return session.scalar(_ANY_DUE, {"now": now}) is not None
+
+
 def claim(session: Session, now: datetime, exclude: set[str] | None = None) -> Claim | None:
     """Take the oldest due job whose subject has no earlier unfinished job, and lease it."""
     job = session.scalars(_CLAIMABLE, {"now": now, "exclude": list(exclude or ())}).first()

@@ -51,6 +51,12 @@ def run_due_jobs(
     # thousands would otherwise send every id it ran with each claim.
     seen: set[str] = set()
     ran = 0
+    # The worker looks every few seconds and the queue is nearly always empty: a look needs no
+    # write lock, where a claim's transaction takes SQLite's (BEGIN IMMEDIATE) and would make
+    # the requests that write wait for it.
+    with runtime.read_only_sessions() as session:
+        if not jobs.any_due(session, now if now is not None else runtime.clock.now()):
+            return 0
     # One HTTP client for the call, opened with its first job: its connections to an app are
     # kept from one job to the next (a push is two requests; a backlog, thousands).
     with _Lane(runtime) as lane:
