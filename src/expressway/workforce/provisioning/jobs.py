@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from expressway.workforce import ids, system_log
@@ -263,22 +263,22 @@ def pending_for(session: Session, app_id: str, key: str) -> ProvisioningJobRow |
     ).first()
 
 
+def _due() -> ColumnElement[bool]:
+    """A job due at the bound ``now``: queued and past its backoff, or leased by a worker whose
+    lease ran out."""
+    now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
+    return or_(
+        and_(ProvisioningJobRow.state == QUEUED, ProvisioningJobRow.next_attempt_at <= now),
+        and_(ProvisioningJobRow.state == IN_PROGRESS, ProvisioningJobRow.lease_expires_at <= now),
+    )
+
+
 def _claimable_statement() -> Select[ProvisioningJobRow]:
     earlier = aliased(ProvisioningJobRow)
-    now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
     return (
         select(ProvisioningJobRow)
         .where(
-            or_(
-                and_(
-                    ProvisioningJobRow.state == QUEUED,
-                    ProvisioningJobRow.next_attempt_at <= now,
-                ),
-                and_(
-                    ProvisioningJobRow.state == IN_PROGRESS,
-                    ProvisioningJobRow.lease_expires_at <= now,
-                ),
-            ),
+            _due(),
             ~exists(
                 select(earlier.seq).where(
                     earlier.app_id == ProvisioningJobRow.app_id,
@@ -303,29 +303,9 @@ def _claimable_statement() -> Select[ProvisioningJobRow]:
 _CLAIMABLE = _claimable_statement()
 
 
-def _due_statement() -> Select[str]:
-    now = bindparam("now", type_=ProvisioningJobRow.next_attempt_at.type)
-    return (
-        select(ProvisioningJobRow.id)
-        .where(
-            or_(
-                and_(
-                    ProvisioningJobRow.state == QUEUED,
-                    ProvisioningJobRow.next_attempt_at <= now,
-                ),
-                and_(
-                    ProvisioningJobRow.state == IN_PROGRESS,
-                    ProvisioningJobRow.lease_expires_at <= now,
-                ),
-            )
-        )
-        .limit(1)
-    )
-
-
 #: Whether any job is due: the claim's query without its ordering, its check of the subject's
 #: earlier jobs and its lock.
-_ANY_DUE = _due_statement()
+_ANY_DUE = select(ProvisioningJobRow.id).where(_due()).limit(1)
 
 
 def any_due(session: Session, now: datetime) -> bool:
