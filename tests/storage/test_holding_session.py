@@ -33,7 +33,7 @@ class Thing(_Base):
 
 
 class Pair(_Base):
-    """A row of a composite primary key: read by SQLAlchemy's own ``get``."""
+    """A row of a composite primary key."""
 
     __tablename__ = "holding_session_pairs"
     left: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
@@ -115,16 +115,30 @@ def test_a_row_a_rollback_expired_is_read_again(engine: Engine) -> None:
         assert session.get(Thing, "a") is None
 
 
-def test_a_get_with_options_or_a_composite_key_is_sqlalchemys(engine: Engine) -> None:
+def test_a_row_of_a_composite_key_is_read_by_its_tuple_and_held(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with statements_on(engine) as statements, sessions() as session:
+        pair = session.get(Pair, ("a", 1))
+        assert pair is not None
+        assert (pair.left, pair.right, pair.name) == ("a", 1, "pair")
+        assert session.get(Pair, ("a", 2)) is None
+        assert session.get(Pair, ("a", 1)) is pair
+        assert sa.orm.Session.get(session, Pair, ("a", 1)) is pair
+    assert len(_selects(statements)) == 2
+
+
+def test_a_get_with_options_or_a_key_sqlalchemy_alone_reads_is_sqlalchemys(
+    engine: Engine,
+) -> None:
     sessions = make_session_factory(engine)
     with statements_on(engine) as statements, sessions() as session:
         locked = session.get(Thing, "a", with_for_update=True)
         assert locked is not None
-        pair = session.get(Pair, ("a", 1))
-        assert pair is not None
-        assert pair.name == "pair"
+        assert session.get(Pair, {"left": "a", "right": 1}) is not None
         assert session.get(Pair, {"left": "a", "right": 2}) is None
-        assert session.get(Pair, ("a", 1)) is pair
+        assert session.get(Pair, ("a", 1)) is not None, "held since the read by dict"
+        with pytest.raises(sa_exc.InvalidRequestError):
+            session.get(Pair, ("a",))  # a key of the wrong length, as SQLAlchemy says
     assert len(_selects(statements)) == 3
 
 

@@ -214,45 +214,57 @@ class HoldingSession(Session):
         SQLAlchemy's own ``get`` builds its ``SELECT`` anew each time it reads the database (a
         copy of the mapper's statement, its criteria annotated, its cache key computed over):
         for a row of three columns read by its key, 587 thousand instructions against 419
-        thousand with the statement built once (callgrind, 1,000 reads). The tenant reads 32 rows
-        so in an Express Configure run: its interpreter ran 6% fewer instructions for a run
-        with this (56.9 million against 60.6, ``bench/flow_instructions.py``), the workforce
-        IdP's 6% fewer too (30.0 against 31.8). Any other case (options, a composite or
-        unusual key, a held row that a rollback expired) is SQLAlchemy's, and a row already
-        held is answered from the identity map as SQLAlchemy's ``get`` answers it.
+        thousand with the statement built once (callgrind, 1,000 reads). An Express Configure
+        run reads 32 rows so at the tenant and 19 at the workforce IdP; with single-column keys
+        alone read this way, their interpreters ran 6% fewer instructions a run
+        (``bench/flow_instructions.py``, docs/performance.md §3).
+
+        A key is a string or an integer, or a tuple of them for a composite primary key; any
+        other case (options, a key given as a dict, a held row that a rollback expired) is
+        SQLAlchemy's, and a row already held is answered from the identity map as SQLAlchemy's
+        ``get`` answers it.
         """
-        if options or type(ident) not in (str, int) or not isinstance(entity, type):
+        key = ident if type(ident) is tuple else (ident,)
+        if options or not isinstance(entity, type) or any(type(v) not in (str, int) for v in key):
             return super().get(entity, ident, **options)
-        by_key = _by_primary_key(cast(type, entity))
+        by_key = _by_primary_key(cast(type, entity), len(key))
         if by_key is None:
             return super().get(entity, ident)
-        held: _O | None = self.identity_map.get((entity, (ident,), None))
+        held: _O | None = self.identity_map.get((entity, key, None))
         if held is not None:
             state = sa.inspect(held)
             if state.expired or state.expired_attributes:
                 return super().get(entity, ident)
             return held
-        row: _O | None = self.execute(by_key, {_PRIMARY_KEY: ident}).scalars().one_or_none()
+        values = dict(zip(_KEY_PARAMETERS, key, strict=False))
+        row: _O | None = self.execute(by_key, values).scalars().one_or_none()
         return row
 
 
-#: The bound parameter of :func:`_by_primary_key`'s statements.
-_PRIMARY_KEY = "expressway_primary_key"
+#: The bound parameters of :func:`_by_primary_key`'s statements, one a key column.
+_KEY_PARAMETERS = tuple(f"expressway_key_{n}" for n in range(8))
 
 
 @cache
-def _by_primary_key(entity: type) -> sa.Select[Any] | None:
-    """``SELECT`` of ``entity`` by its primary key, for a class mapped to one table by one
-    column whose identity is its own (no inheritance); None for any other."""
+def _by_primary_key(entity: type, columns: int) -> sa.Select[Any] | None:
+    """``SELECT`` of ``entity`` by its primary key of ``columns`` columns, for a class mapped
+    whose identity is its own (no inheritance); None for any other, or a key of another
+    length."""
     mapper: Mapper[Any] | None = sa.inspect(entity, raiseerr=False)
     if (
         not isinstance(mapper, Mapper)
-        or len(mapper.primary_key) != 1
+        or len(mapper.primary_key) != columns
+        or columns > len(_KEY_PARAMETERS)
         or mapper.inherits is not None
         or mapper.polymorphic_on is not None
     ):
         return None
-    return sa.select(entity).where(mapper.primary_key[0] == sa.bindparam(_PRIMARY_KEY))
+    return sa.select(entity).where(
+        *(
+            column == sa.bindparam(name)
+            for column, name in zip(mapper.primary_key, _KEY_PARAMETERS, strict=False)
+        )
+    )
 
 
 @event.listens_for(HoldingSession, "loaded_as_persistent")
