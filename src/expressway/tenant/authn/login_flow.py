@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -233,7 +233,12 @@ def find_connection(session: Session, name: str) -> ConnectionRow | None:
     for row in session.identity_map.values():
         if isinstance(row, ConnectionRow) and row.name == name and row not in session.deleted:
             return row
-    return session.scalars(select(ConnectionRow).where(ConnectionRow.name == name)).first()
+    return session.scalars(_CONNECTION_BY_NAME, {"name": name}).first()
+
+
+#: Built once, as the session's own reads by key are (:class:`~expressway.storage.engine.
+#: HoldingSession`): building a ``select`` costs more than SQLite running it.
+_CONNECTION_BY_NAME = select(ConnectionRow).where(ConnectionRow.name == bindparam("name"))
 
 
 def express_configuration_error_cause(

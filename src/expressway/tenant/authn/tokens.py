@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import RSAKey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expressway import jose
@@ -28,6 +27,7 @@ from expressway.oauth.scopes import OIDC_SCOPES, format_scope
 from expressway.tenant.authn.id_tokens import IdTokenContext, issue_id_token
 from expressway.tenant.rows import ClientRow, ResourceServerRow
 from expressway.tenant.runtime import TenantRuntime
+from expressway.tenant.services import resource_servers
 from expressway.tenant.services.rbac import permissions_for
 
 #: Lifetime of a token whose only audience is ``/userinfo`` (Auth0's default, a day).
@@ -98,9 +98,7 @@ def find_api(
     """The API a grant names, or None for ``/userinfo`` only; ``invalid_grant`` if it is gone."""
     if audience is None or audience == userinfo_audience(runtime):
         return None
-    api = session.scalars(
-        select(ResourceServerRow).where(ResourceServerRow.identifier == audience)
-    ).first()
+    api = resource_servers.find_by_identifier(session, audience)
     if api is None:
         raise InvalidGrant(f"the API {audience} the grant was made for no longer exists")
     return api

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from expressway import ids
-from expressway.storage.engine import upsert_insert
+from expressway.storage.engine import dialect_upsert_insert
 from expressway.tenant.errors import InvalidInput
 from expressway.tenant.rows import BackchannelLogoutRow, ClientRow, LoginSessionClientRow
 
@@ -165,11 +166,14 @@ def record_client(session: Session, now: datetime, session_id: str, client_id: s
     One statement that ignores a row already there, so two token requests of one session racing
     on another replica cannot fail each other with a duplicate key.
     """
-    session.execute(
-        upsert_insert(session, LoginSessionClientRow)
-        .values(session_id=session_id, client_id=client_id, created_at=now)
-        .on_conflict_do_nothing()
-    )
+    row = {"session_id": session_id, "client_id": client_id, "created_at": now}
+    session.execute(_record_client_statement(session.get_bind().dialect.name), row)
+
+
+@cache
+def _record_client_statement(dialect: str) -> Any:
+    # Built once a database: every authorization code exchanged through a session records it.
+    return dialect_upsert_insert(dialect, LoginSessionClientRow).on_conflict_do_nothing()
 
 
 def clients_of_session(session: Session, session_id: str) -> list[str]:

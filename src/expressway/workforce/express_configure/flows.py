@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from joserfc.jwk import RSAKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway import hashing, jose
@@ -282,6 +282,20 @@ class Attempt:
     universal_logout: bool
 
 
+#: The flows' lookups, built once (building a ``select`` costs more than SQLite running it): by
+#: the ``state`` of its sign-in, locked until the callback commits, and by id within an instance.
+_FLOW_BY_STATE = (
+    select(ExpressConfigureFlowRow)
+    .where(ExpressConfigureFlowRow.state_hash == bindparam("state_hash"))
+    .with_for_update()
+)
+_FLOW_OF_APP = select(ExpressConfigureFlowRow).where(
+    ExpressConfigureFlowRow.id == bindparam("flow_id"),
+    ExpressConfigureFlowRow.org_id == bindparam("org_id"),
+    ExpressConfigureFlowRow.app_id == bindparam("app_id"),
+)
+
+
 def claim(
     session: Session,
     runtime: WorkforceRuntime,
@@ -292,11 +306,7 @@ def claim(
     before calling the tenant, so a replayed ``state`` finds the flow used. No attempt when the
     integration changed meanwhile and is no longer complete: the flow has then failed."""
     now = runtime.clock.now()
-    flow = session.scalars(
-        select(ExpressConfigureFlowRow)
-        .where(ExpressConfigureFlowRow.state_hash == hashing.hash_token(state))
-        .with_for_update()
-    ).first()
+    flow = session.scalars(_FLOW_BY_STATE, {"state_hash": hashing.hash_token(state)}).first()
     if (
         flow is None
         or flow.used_at is not None
@@ -629,11 +639,7 @@ def finish(
 def find(session: Session, org_id: str, app_id: str, flow_id: str) -> ExpressConfigureFlowRow:
     """A flow of the org's instance; another org's is simply not found."""
     flow = session.scalars(
-        select(ExpressConfigureFlowRow).where(
-            ExpressConfigureFlowRow.id == flow_id,
-            ExpressConfigureFlowRow.org_id == org_id,
-            ExpressConfigureFlowRow.app_id == app_id,
-        )
+        _FLOW_OF_APP, {"flow_id": flow_id, "org_id": org_id, "app_id": app_id}
     ).first()
     if flow is None:
         raise NotFound(flow_id, "ExpressConfigureFlow")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway import hashing
@@ -330,10 +330,14 @@ def replace(session: Session, row: AppRow, now: datetime, spec: AppSpec) -> str 
     return secret
 
 
+#: Built once: most requests of the admin API and the console find their app instance.
+_APP_OF_ORG = select(AppRow).where(
+    AppRow.org_id == bindparam("org_id"), AppRow.id == bindparam("app_id")
+)
+
+
 def find(session: Session, org_id: str, app_id: str) -> AppRow:
-    row = session.scalars(
-        select(AppRow).where(AppRow.org_id == org_id, AppRow.id == app_id)
-    ).first()
+    row = session.scalars(_APP_OF_ORG, {"org_id": org_id, "app_id": app_id}).first()
     if row is None:
         raise NotFound(app_id, "AppInstance")
     return row

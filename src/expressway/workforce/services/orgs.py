@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway.workforce import ids
@@ -26,8 +26,12 @@ def check_name(name: str) -> str:
     return name
 
 
+#: Built once: every request of the admin API and the console finds its org by name.
+_BY_NAME = select(OrgRow).where(OrgRow.name == bindparam("name"))
+
+
 def find_by_name(session: Session, name: str) -> OrgRow | None:
-    return session.scalars(select(OrgRow).where(OrgRow.name == name)).first()
+    return session.scalars(_BY_NAME, {"name": name}).first()
 
 
 def get_by_name(session: Session, name: str) -> OrgRow:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from expressway import hashing
@@ -319,15 +319,14 @@ def grant_super_admin(session: Session, user: UserRow, now: datetime) -> AdminRo
     return role
 
 
+#: Built once: every request of the admin API checks its caller's role.
+_SUPER_ADMIN_ROLE = select(AdminRoleRow.id).where(
+    AdminRoleRow.user_id == bindparam("user_id"), AdminRoleRow.type == SUPER_ADMIN
+)
+
+
 def is_super_admin(session: Session, user: UserRow) -> bool:
-    return (
-        session.scalars(
-            select(AdminRoleRow.id).where(
-                AdminRoleRow.user_id == user.id, AdminRoleRow.type == SUPER_ADMIN
-            )
-        ).first()
-        is not None
-    )
+    return session.scalars(_SUPER_ADMIN_ROLE, {"user_id": user.id}).first() is not None
 
 
 def list_statement(

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway import hashing
@@ -57,6 +57,14 @@ SUCCESS_LOG = "seacft"
 FAILURE_LOG = "feacft"
 
 
+#: The code, locked until the exchange commits (built once, as the session's reads by key are).
+_CODE_BY_HASH = (
+    select(AuthorizationCodeRow)
+    .where(AuthorizationCodeRow.code_hash == bindparam("code_hash"))
+    .with_for_update()
+)
+
+
 def handle(
     runtime: TenantRuntime, session: Session, client: ClientRow, params: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -65,11 +73,7 @@ def handle(
     code = required(params, "code")
     redirect_uri = required(params, "redirect_uri")
     now = runtime.clock.now()
-    row = session.scalars(
-        select(AuthorizationCodeRow)
-        .where(AuthorizationCodeRow.code_hash == hashing.hash_token(code))
-        .with_for_update()
-    ).first()
+    row = session.scalars(_CODE_BY_HASH, {"code_hash": hashing.hash_token(code)}).first()
     if row is None:
         raise InvalidGrant("the authorization code is invalid")
     if row.client_id != client.client_id:
