@@ -226,6 +226,11 @@ def record(
     )
 
 
+#: Built once, as the session's own reads by key are (:class:`~expressway.storage.engine.
+#: HoldingSession`): building a ``select`` costs more than SQLite running it.
+_CONNECTION_BY_NAME = select(ConnectionRow).where(ConnectionRow.name == bindparam("name"))
+
+
 def find_connection(session: Session, name: str) -> ConnectionRow | None:
     # A login step looks its connection up by name more than once (the password's check, then
     # the event it records); the session holds what it read, so the second look is a dictionary
@@ -234,11 +239,6 @@ def find_connection(session: Session, name: str) -> ConnectionRow | None:
         if isinstance(row, ConnectionRow) and row.name == name and row not in session.deleted:
             return row
     return session.scalars(_CONNECTION_BY_NAME, {"name": name}).first()
-
-
-#: Built once, as the session's own reads by key are (:class:`~expressway.storage.engine.
-#: HoldingSession`): building a ``select`` costs more than SQLite running it.
-_CONNECTION_BY_NAME = select(ConnectionRow).where(ConnectionRow.name == bindparam("name"))
 
 
 def express_configuration_error_cause(

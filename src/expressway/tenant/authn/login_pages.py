@@ -196,6 +196,15 @@ def organization_page(request: Request) -> Response:
     return _get(request, lambda login, _form: _organization_page(login), writes=False)
 
 
+#: The pages' lookups by value, built once (building a ``select`` costs more than SQLite running
+#: it): the organization a user names, and the user of an e-mail, whom the password's step reads
+#: twice (the check before the hash, the sign-in after it).
+_ORGANIZATION_BY_NAME = select(OrganizationRow).where(OrganizationRow.name == bindparam("name"))
+_USER_BY_EMAIL = select(UserRow).where(
+    UserRow.connection == bindparam("connection"), UserRow.email_key == bindparam("email_key")
+)
+
+
 def _choose_organization(login: Login, form: dict[str, str]) -> Response:
     name = form.get("organization_name", "").strip().lower()
     if not name or len(name) > MAX_ORGANIZATION_NAME_LENGTH:
@@ -298,14 +307,6 @@ def _credentials(form: dict[str, str]) -> tuple[str, str, str | None]:
     if len(password) > MAX_PASSWORD_LENGTH:
         return email, password, "Wrong e-mail or password."
     return email, password, None
-
-
-#: Built once: the password's step reads the user twice (the check before the hash, the
-#: sign-in after it), and building a ``select`` costs more than SQLite running it.
-_USER_BY_EMAIL = select(UserRow).where(
-    UserRow.connection == bindparam("connection"), UserRow.email_key == bindparam("email_key")
-)
-_ORGANIZATION_BY_NAME = select(OrganizationRow).where(OrganizationRow.name == bindparam("name"))
 
 
 def _find_user(login: Login, connection: str, email: str) -> UserRow | None:
