@@ -23,8 +23,9 @@ What follows the wall-clock time, which callgrind stretches fifty-fold, is left 
 count is the runs' work and not how long they took: the WAL's background checkpoints (not
 started; the commits' own backstop is far off), the hot rows' refresh, the tenant's back-channel
 logout worker and the workforce's provisioning worker (neither has work in these runs). Each
-uvicorn server still wakes ten times a second to update its ``Date`` header; that counts a few
-thousand instructions a wake-up, a few hundredths of a percent of a run.
+uvicorn server still wakes ten times a second (its ``Date`` header, its shutdown check): a few
+thousand instructions a wake-up, a fraction of a percent of a run on an idle machine; on a busy
+one, which stretches the runs, the interpreter's count read up to 1% more.
 
     .venv/bin/python bench/flow_instructions.py [--runs 5]
 
@@ -44,6 +45,8 @@ from typing import Any
 import _callgrind
 from _harness import write_json
 from express_configure import scene
+
+from expressway.demo.story import Story
 
 #: Runs before the count starts: the code paths taken once, the caches filled.
 WARMUP = 2
@@ -111,7 +114,7 @@ def count(runs: int, keep: Path | None = None) -> dict[str, Any]:
     return result
 
 
-def _express_configure(story: Any) -> None:
+def _express_configure(story: Story) -> None:
     status, body = story.express_configure("sso")
     if status != 200:
         raise SystemExit(f"Express Configure SSO failed: {status} {body}")
