@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 
 from expressway import json_text
+from expressway.storage import checkpoints
 
 if TYPE_CHECKING:
     from sqlalchemy.orm.session import _EntityBindKey
-from expressway.storage import checkpoints
 
 _O = TypeVar("_O")
 
@@ -115,12 +115,11 @@ def _on_driver_cursor(conn: sa.Connection, run: Callable[[sqlite3.Cursor], objec
     SQLAlchemy raises a statement's.
 
     A transaction's ``BEGIN`` is one statement with no parameters and no result: through
-    ``exec_driver_sql`` it took SQLAlchemy a whole execution context (about a fifth of the
-    instructions of a session's begin and commit, counted by callgrind), where the driver's
-    cursor does it in a few microseconds. The error is wrapped as the execution would have
-    wrapped it, for :func:`expressway.storage.faults.database_fault` to read; a file that
-    could only be opened read-only invalidates the connection, as :func:`_reopen_after_read_only`
-    does for a statement's error.
+    ``exec_driver_sql`` it took SQLAlchemy a whole execution context (a session that runs one
+    statement took 8-10% more instructions, counted by callgrind), where the driver's cursor
+    does it in a few microseconds. The error is wrapped as the execution would have wrapped it
+    (:func:`as_sqlalchemy_error`); a file that could only be opened read-only invalidates the
+    connection, as :func:`_reopen_after_read_only` does for a statement's error.
     """
     driver = conn.connection.driver_connection
     if not isinstance(driver, sqlite3.Connection):
@@ -129,14 +128,26 @@ def _on_driver_cursor(conn: sa.Connection, run: Callable[[sqlite3.Cursor], objec
     try:
         run(cursor)
     except sqlite3.Error as exc:
-        read_only = is_read_only_error(exc)
-        if read_only:
+        if is_read_only_error(exc):
             conn.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(
-            None, None, exc, sqlite3.Error, connection_invalidated=read_only, dialect=conn.dialect
-        ) from exc
+        raise as_sqlalchemy_error(exc, conn.dialect) from exc
     finally:
         cursor.close()
+
+
+def as_sqlalchemy_error(error: sqlite3.Error, dialect: sa.engine.Dialect) -> BaseException:
+    """The driver's ``error`` as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``,
+    …), so callers catch and read it as they would any statement's
+    (:func:`expressway.storage.faults.database_fault`)."""
+    wrapped = sa.exc.DBAPIError.instance(
+        None,
+        None,
+        error,
+        sqlite3.Error,
+        connection_invalidated=is_read_only_error(error),
+        dialect=dialect,
+    )
+    return cast(BaseException, wrapped)
 
 
 def _reopen_after_read_only(context: sa.engine.ExceptionContext) -> None:

@@ -38,16 +38,15 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from expressway.storage.engine import begin_immediate_now, is_read_only_error
+from expressway.storage.engine import as_sqlalchemy_error, begin_immediate_now, is_read_only_error
 from expressway.storage.table_writes import note_write
 from expressway.storage.types import UTCDateTime
 
@@ -234,26 +233,12 @@ def _transaction(
             # As the engine's handle_error does: a file opened read-only stays so for the
             # connection's life, so the next transaction must have a new connection.
             invalidated = is_read_only_error(exc)
-            raise _as_sqlalchemy_error(exc, engine.dialect) from exc
+            raise as_sqlalchemy_error(exc, engine.dialect) from exc
         finally:
             cursor.close()
     finally:
         if invalidated:
             pooled.invalidate()
-
-
-def _as_sqlalchemy_error(error: sqlite3.Error, dialect: Dialect) -> BaseException:
-    """The driver's ``error`` as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``,
-    …), so callers catch and read it as they would any statement's."""
-    wrapped = sa_exc.DBAPIError.instance(
-        None,
-        None,
-        error,
-        sqlite3.Error,
-        connection_invalidated=is_read_only_error(error),
-        dialect=dialect,
-    )
-    return cast(BaseException, wrapped)
 
 
 class SessionStatement:
@@ -304,7 +289,7 @@ class SessionStatement:
         except sqlite3.Error as exc:
             if is_read_only_error(exc):
                 connection.invalidate(exc)
-            raise _as_sqlalchemy_error(exc, dialect) from exc
+            raise as_sqlalchemy_error(exc, dialect) from exc
         if self.table is not None:
             note_write(session, self.table)
         return rows
@@ -405,4 +390,4 @@ def _savepoint_statement(cursor: sqlite3.Cursor, sql: str, connection: sa.Connec
     try:
         cursor.execute(sql)
     except sqlite3.Error as exc:
-        raise _as_sqlalchemy_error(exc, connection.dialect) from exc
+        raise as_sqlalchemy_error(exc, connection.dialect) from exc
