@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from expressway import jose
 from expressway.oauth.client_auth import JWT_BEARER_ASSERTION
 from expressway.tenant.authn.tokens import issue_access_token
+from expressway.tenant.express_configuration import service as express_configuration
 from expressway.tenant.rows import ConnectionRow, LogEventRow, OrganizationConnectionRow
 from expressway.tenant.services import connections
 from tests.conftest import BACKENDS, Tenant, auth0_error
@@ -265,6 +266,54 @@ def test_re_running_express_configure_sso_with_a_new_secret_updates_it(world: Wo
     assert connections.read_client_secret(world.tenant.runtime, row) == "instance-secret-2"
 
 
+def test_a_connection_whose_metadata_no_longer_names_the_organization_is_not_its_own(
+    world: World,
+) -> None:
+    """The organization's connections are those whose metadata names it, as the Management API
+    last wrote that metadata."""
+    made = world.sso().json()["connection"]["id"]
+    api = management(world.tenant)
+    marked = dict(_connection(world, made).connection_metadata)
+
+    def found() -> list[str]:
+        with world.tenant.runtime.sessions() as session:
+            return [
+                row.id
+                for row in express_configuration.organization_connections(
+                    session, world.organization
+                )
+            ]
+
+    assert found() == [made]
+    unmarked = api.patch(f"/connections/{made}", json={"metadata": {"team": "identity"}})
+    assert unmarked.status_code == 200, unmarked.text
+    assert found() == []
+    assert api.patch(f"/connections/{made}", json={"metadata": marked}).status_code == 200
+    assert found() == [made]
+    assert world.sso().json()["connection"]["id"] == made
+
+
+def test_each_organization_finds_its_own_connection_among_others(world: World) -> None:
+    """With other customers configured to the same issuer, a re-run finds the caller's."""
+    mine = world.sso().json()["connection"]["id"]
+    api = management(world.tenant)
+    others = []
+    for name in ("globex", "initech"):
+        organization = make_organization(world.tenant, name, world.admin)
+        api.post(
+            f"/organizations/{organization}/members/{world.admin}/roles",
+            json={"roles": [world.role]},
+        ).raise_for_status()
+        theirs = world.sso(token=world.token(SSO, SCIM, organization=organization))
+        assert theirs.status_code == 200, theirs.text
+        assert theirs.json()["organization"]["id"] == organization
+        others.append(theirs.json()["connection"]["id"])
+    assert len({mine, *others}) == 3
+    again = world.sso()
+    assert again.json()["connection"]["id"] == mine
+    assert again.json()["organization"]["id"] == world.organization
+
+
 def test_another_issuer_gets_another_connection_for_the_organization(world: World) -> None:
     """One connection per (organization, issuer)."""
     first = world.sso().json()["connection"]
@@ -334,6 +383,21 @@ def test_a_client_no_saas_app_names_gets_app_not_configured(world: World) -> Non
     assert _reasons(world.sso(token=world.token(SSO, client_id=world.linked))) == [
         "app_not_configured"
     ]
+
+
+def test_the_saas_app_is_the_one_whose_express_configuration_now_names_the_oin_client(
+    world: World,
+) -> None:
+    """Edited through the Management API, the app's ``express_configuration`` decides at once:
+    without it the OIN client configures nothing; given back, the app is found again."""
+    api = management(world.tenant)
+    config = api.get(f"/clients/{world.saas}").json()["express_configuration"]
+    cleared = api.patch(f"/clients/{world.saas}", json={"express_configuration": None})
+    assert cleared.status_code == 200, cleared.text
+    assert _reasons(world.sso()) == ["app_not_configured"]
+    restored = api.patch(f"/clients/{world.saas}", json={"express_configuration": config})
+    assert restored.status_code == 200, restored.text
+    assert world.sso().status_code == 200
 
 
 def test_an_admin_no_longer_member_of_the_organization_is_named_so(world: World) -> None:

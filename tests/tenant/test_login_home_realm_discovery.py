@@ -79,6 +79,40 @@ def test_an_email_domain_claimed_by_an_enabled_connection_goes_upstream(
         assert txn.connection == "acme-okta"
 
 
+def test_discovery_follows_the_domains_the_management_api_last_gave(
+    tenant: Tenant, upstream: Upstream
+) -> None:
+    """Changed domain aliases move discovery at once; a deleted connection claims nothing."""
+    client_id = make_client(tenant, home_realm_discovery=True)
+    connection_id = make_enterprise_connection(
+        tenant, "acme-okta", domains=["acme.example"], clients=[client_id]
+    )
+    options = management(tenant).get(f"/connections/{connection_id}").json()["options"]
+    changed = management(tenant).patch(
+        f"/connections/{connection_id}",
+        json={"options": {**options, "domain_aliases": ["Acme.Test"]}},
+    )
+    assert changed.status_code == 200, changed.text
+    assert _identify(tenant, client_id).request.url.path == "/u/login/password"
+    response = _identify(tenant, client_id, email="jane@acme.test")
+    assert response.headers["location"].startswith(UPSTREAM)
+    management(tenant).delete(f"/connections/{connection_id}").raise_for_status()
+    page = _identify(tenant, client_id, email="jane@acme.test")
+    assert page.request.url.path == "/u/login/password"
+    assert [name for _, name in upstream.started] == ["acme-okta"]
+
+
+def test_a_domain_two_connections_claim_goes_to_the_first_by_name(
+    tenant: Tenant, upstream: Upstream
+) -> None:
+    client_id = make_client(tenant, home_realm_discovery=True)
+    for name in ("zeta-okta", "acme-okta", "other-okta"):
+        domains = ["other.example"] if name == "other-okta" else ["acme.example"]
+        make_enterprise_connection(tenant, name, domains=domains, clients=[client_id])
+    _identify(tenant, client_id)
+    assert [name for _, name in upstream.started] == ["acme-okta"]
+
+
 def test_without_home_realm_discovery_the_password_page_is_shown(
     tenant: Tenant, upstream: Upstream
 ) -> None:

@@ -41,6 +41,7 @@ from expressway.tenant.rows import (
     AuthorizationRequestRow,
     ClientRow,
     ConnectionClientRow,
+    ConnectionDomainAliasRow,
     ConnectionRow,
     LoginSessionRow,
     OrganizationConnectionRow,
@@ -363,54 +364,82 @@ def start_upstream(login: Login, connection: ConnectionRow) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def enterprise_connections(login: Login) -> list[ConnectionRow]:
-    """The ``okta``/``oidc`` connections this login may use, by name."""
-    statement = (
-        select(ConnectionRow)
-        .join(ConnectionClientRow, ConnectionClientRow.connection_id == ConnectionRow.id)
-        .where(
-            ConnectionClientRow.client_id == login.client.client_id,
-            ConnectionRow.strategy.in_(ENTERPRISE_STRATEGIES),
-        )
-        .order_by(ConnectionRow.name)
+# The enterprise connections a login may use are those enabled for its client and, in an
+# organization's login, on that organization. A SaaS vendor's tenant holds one for each customer
+# that ran Express Configuration, most of them enabled for the same application: each lookup
+# below starts from what picks out few rows (the e-mail's domain, the organization, the
+# connections shown as buttons), through an index, and checks the client and the organization
+# of those few. Written as joins, SQLite's planner, which has no statistics, started from the
+# client's thousands of enabled connections instead.
+_ENTERPRISE = ConnectionRow.strategy.in_(ENTERPRISE_STRATEGIES)
+_ENABLED_FOR_CLIENT = (
+    select(ConnectionClientRow.connection_id)
+    .where(
+        ConnectionClientRow.connection_id == ConnectionRow.id,
+        ConnectionClientRow.client_id == bindparam("client_id"),
     )
+    .exists()
+)
+_ON_ORGANIZATION = (
+    select(OrganizationConnectionRow.connection_id)
+    .where(
+        OrganizationConnectionRow.connection_id == ConnectionRow.id,
+        OrganizationConnectionRow.organization_id == bindparam("organization_id"),
+    )
+    .exists()
+)
+_BUTTONS = (
+    select(ConnectionRow)
+    .where(ConnectionRow.show_as_button.is_(True), _ENTERPRISE, _ENABLED_FOR_CLIENT)
+    .order_by(ConnectionRow.name)
+)
+_BUTTONS_IN_ORGANIZATION = (
+    select(ConnectionRow)
+    .join(OrganizationConnectionRow, OrganizationConnectionRow.connection_id == ConnectionRow.id)
+    .where(
+        OrganizationConnectionRow.organization_id == bindparam("organization_id"),
+        OrganizationConnectionRow.show_as_button.is_(True),
+        _ENTERPRISE,
+        _ENABLED_FOR_CLIENT,
+    )
+    .order_by(ConnectionRow.name)
+)
+_CLAIMING_DOMAIN = (
+    select(ConnectionRow)
+    .join(ConnectionDomainAliasRow, ConnectionDomainAliasRow.connection_id == ConnectionRow.id)
+    .where(ConnectionDomainAliasRow.domain == bindparam("domain"), _ENTERPRISE, _ENABLED_FOR_CLIENT)
+    .order_by(ConnectionRow.name)
+    .limit(1)
+)
+_CLAIMING_DOMAIN_IN_ORGANIZATION = _CLAIMING_DOMAIN.where(_ON_ORGANIZATION)
+
+
+def _usable_parameters(login: Login) -> dict[str, str]:
+    parameters = {"client_id": login.client.client_id}
     if login.txn.organization_id is not None:
-        statement = statement.join(
-            OrganizationConnectionRow,
-            OrganizationConnectionRow.connection_id == ConnectionRow.id,
-        ).where(OrganizationConnectionRow.organization_id == login.txn.organization_id)
-    return list(login.session.scalars(statement))
+        parameters["organization_id"] = login.txn.organization_id
+    return parameters
 
 
 def connection_buttons(login: Login) -> list[ConnectionRow]:
-    """The enterprise connections shown as buttons: in an organization login, those the
-    organization shows; otherwise those whose ``show_as_button`` is on."""
-    usable = enterprise_connections(login)
-    if login.txn.organization_id is None:
-        return [connection for connection in usable if connection.show_as_button]
-    shown = set(
-        login.session.scalars(
-            select(OrganizationConnectionRow.connection_id).where(
-                OrganizationConnectionRow.organization_id == login.txn.organization_id,
-                OrganizationConnectionRow.show_as_button.is_(True),
-            )
-        )
-    )
-    return [connection for connection in usable if connection.id in shown]
+    """The enterprise connections shown as buttons, by name: in an organization login, those
+    the organization shows; otherwise those whose ``show_as_button`` is on."""
+    statement = _BUTTONS if login.txn.organization_id is None else _BUTTONS_IN_ORGANIZATION
+    return list(login.session.scalars(statement, _usable_parameters(login)))
 
 
 def discover_connection(login: Login, email: str) -> ConnectionRow | None:
-    """Home Realm Discovery: the enterprise connection that claims the e-mail's domain."""
+    """Home Realm Discovery: the enterprise connection that claims the e-mail's domain (the
+    first by name, should several claim it)."""
     if not login.client.home_realm_discovery:
         return None
     domain = email.rpartition("@")[2].strip().lower()
     if not domain:
         return None
-    for connection in enterprise_connections(login):
-        aliases = connection.options.get("domain_aliases") or []
-        if domain in (alias.lower() for alias in aliases if isinstance(alias, str)):
-            return connection
-    return None
+    statement = (
+        _CLAIMING_DOMAIN if login.txn.organization_id is None else _CLAIMING_DOMAIN_IN_ORGANIZATION
+    )
+    return login.session.scalars(statement, {**_usable_parameters(login), "domain": domain}).first()
 
 
 def database_connection(login: Login) -> ConnectionRow | None:

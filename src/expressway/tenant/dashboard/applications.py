@@ -406,11 +406,13 @@ def oin_page(
         if config.get("okta_oin_client_id")
         else None
     )
-    saas_apps = [
-        other
-        for other in session.scalars(select(ClientRow).order_by(ClientRow.created_at))
-        if (other.express_configuration or {}).get("okta_oin_client_id") == app.client_id
-    ]
+    saas_apps = list(
+        session.scalars(
+            select(ClientRow)
+            .where(ClientRow.okta_oin_client_id == app.client_id)
+            .order_by(ClientRow.created_at)
+        )
+    )
     values = {
         "initiate_login_uri_template": config.get("initiate_login_uri_template", ""),
         "connection_profile_id": config.get("connection_profile_id", ""),

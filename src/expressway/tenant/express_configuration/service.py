@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway.sealing import Sealer
 from expressway.tenant.errors import InvalidInput
 from expressway.tenant.rows import (
+    EXPRESS_CONFIGURATION_ORGANIZATION_KEY,
     ClientRow,
     ConnectionProfileRow,
     ConnectionRow,
@@ -35,7 +36,7 @@ from expressway.tenant.services import express_configuration_causes as causes
 
 #: Connection metadata that marks a connection as made by Express Configuration, and for whom:
 #: it is how a re-run finds the connection again, whatever the profile's name template became.
-ORGANIZATION_KEY = "express_configuration_organization_id"
+ORGANIZATION_KEY = EXPRESS_CONFIGURATION_ORGANIZATION_KEY
 ISSUER_KEY = "express_configuration_issuer"
 UNIVERSAL_LOGOUT_KEY = "express_configuration_universal_logout"
 #: Hex digits of the (organization, issuer) digest that end the connection's name.
@@ -110,17 +111,20 @@ def _checked(
     return application, organization
 
 
+_ORGANIZATION_CONNECTIONS = (
+    select(ConnectionRow)
+    .where(
+        # The metadata's ORGANIZATION_KEY, in its indexed column (ConnectionRow).
+        ConnectionRow.express_configuration_organization_id == bindparam("organization_id"),
+        ConnectionRow.strategy == "okta",
+    )
+    .order_by(ConnectionRow.created_at.desc(), ConnectionRow.id)
+)
+
+
 def organization_connections(session: Session, organization_id: str) -> list[ConnectionRow]:
     """The connections Express Configuration made for the organization, newest first."""
-    return [
-        row
-        for row in session.scalars(
-            select(ConnectionRow)
-            .where(ConnectionRow.strategy == "okta")
-            .order_by(ConnectionRow.created_at.desc(), ConnectionRow.id)
-        )
-        if row.connection_metadata.get(ORGANIZATION_KEY) == organization_id
-    ]
+    return list(session.scalars(_ORGANIZATION_CONNECTIONS, {"organization_id": organization_id}))
 
 
 def connection_name(template: str, organization_id: str, issuer: str) -> str:

@@ -16,7 +16,9 @@ from expressway.tenant.rows.backchannel_logout import BackchannelLogoutRow, Logi
 from expressway.tenant.rows.base import TenantBase
 from expressway.tenant.rows.clients import ClientCredentialRow, ClientGrantRow, ClientRow
 from expressway.tenant.rows.connections import (
+    EXPRESS_CONFIGURATION_ORGANIZATION_KEY,
     ConnectionClientRow,
+    ConnectionDomainAliasRow,
     ConnectionRow,
     ScimConfigurationRow,
     ScimTokenRow,
@@ -40,6 +42,7 @@ from expressway.tenant.rows.throttling import AttemptCounterRow
 from expressway.tenant.rows.users import UserRow
 
 __all__ = [
+    "EXPRESS_CONFIGURATION_ORGANIZATION_KEY",
     "AttemptCounterRow",
     "AuthorizationCodeRow",
     "AuthorizationRequestRow",
@@ -48,6 +51,7 @@ __all__ = [
     "ClientGrantRow",
     "ClientRow",
     "ConnectionClientRow",
+    "ConnectionDomainAliasRow",
     "ConnectionProfileRow",
     "ConnectionRow",
     "ConsentRow",

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from expressway.tenant.rows.base import TenantBase, Timestamps
 
@@ -32,12 +32,27 @@ class ClientRow(Timestamps, TenantBase):
     initiate_login_uri: Mapped[str | None] = mapped_column(String(2048))
     home_realm_discovery: Mapped[bool] = mapped_column(Boolean, default=False)
     express_configuration: Mapped[dict[str, Any] | None] = mapped_column()
+    #: The OIN client that ``express_configuration`` names (``okta_oin_client_id``), kept in a
+    #: column of its own by :meth:`_express_configuration_written` so that the SaaS application
+    #: an OIN client configures is found through an index at every Express Configuration call,
+    #: not by reading every client of the tenant.
+    okta_oin_client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     #: Auth0's ``oidc_logout``: ``backchannel_logout_urls`` and ``backchannel_logout_initiators``.
     oidc_logout: Mapped[dict[str, Any] | None] = mapped_column()
     jwt_configuration: Mapped[dict[str, Any]] = mapped_column()
     client_metadata: Mapped[dict[str, Any]] = mapped_column()
     logo_uri: Mapped[str | None] = mapped_column(String(2048))
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @validates("express_configuration")
+    def _express_configuration_written(
+        self, _key: str, config: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        # Every write of the document passes here (a JSON column is only ever replaced whole:
+        # changes made inside the dictionary are not tracked, so not stored, whatever the column).
+        oin = (config or {}).get("okta_oin_client_id")
+        self.okta_oin_client_id = oin if isinstance(oin, str) else None
+        return config
 
 
 class ClientCredentialRow(Timestamps, TenantBase):

@@ -332,10 +332,11 @@ def _link_oin_submission(session: Session, client: ClientRow, credential_name: s
     match = _OIN_KEY_NAME.fullmatch(credential_name)
     if match is None:
         return
-    for application in session.scalars(select(ClientRow).order_by(ClientRow.client_id)):
-        config = application.express_configuration
-        if config and config.get("okta_oin_client_id") == client.client_id:
-            application.express_configuration = {**config, "oin_submission_id": match[1]}
+    for application in session.scalars(
+        select(ClientRow).where(ClientRow.okta_oin_client_id == client.client_id)
+    ):
+        config = application.express_configuration or {}
+        application.express_configuration = {**config, "oin_submission_id": match[1]}
     session.flush()
 
 

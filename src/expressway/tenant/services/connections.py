@@ -26,6 +26,7 @@ from expressway.tenant.errors import Conflict, InvalidInput, NotFound
 from expressway.tenant.rows import (
     ClientRow,
     ConnectionClientRow,
+    ConnectionDomainAliasRow,
     ConnectionRow,
     ScimConfigurationRow,
     ScimTokenRow,
@@ -314,6 +315,30 @@ def _store_options(sealer: Sealer, row: ConnectionRow, options: dict[str, Any]) 
     row.options = document
 
 
+def _store_domain_aliases(session: Session, row: ConnectionRow) -> None:
+    """Make the connection's rows of :class:`ConnectionDomainAliasRow` its options' domains."""
+    wanted = set(row.options.get("domain_aliases") or [])
+    session.flush()  # the connection first: its aliases refer to it
+    stored = set(
+        session.scalars(
+            select(ConnectionDomainAliasRow.domain).where(
+                ConnectionDomainAliasRow.connection_id == row.id
+            )
+        )
+    )
+    if stored - wanted:
+        session.execute(
+            delete(ConnectionDomainAliasRow).where(
+                ConnectionDomainAliasRow.connection_id == row.id,
+                ConnectionDomainAliasRow.domain.in_(stored - wanted),
+            )
+        )
+    session.add_all(
+        ConnectionDomainAliasRow(domain=domain, connection_id=row.id)
+        for domain in sorted(wanted - stored)
+    )
+
+
 def _apply(session: Session, sealer: Sealer, row: ConnectionRow, spec: ConnectionSpec) -> None:
     if spec.display_name is not None:
         row.display_name = spec.display_name
@@ -327,6 +352,7 @@ def _apply(session: Session, sealer: Sealer, row: ConnectionRow, spec: Connectio
         row.realms = list(dict.fromkeys(spec.realms)) or [row.name]
     if spec.options is not None:
         _store_options(sealer, row, spec.options)
+        _store_domain_aliases(session, row)
     if spec.enabled_clients is not None:
         session.flush()
         set_enabled_clients(session, row, spec.enabled_clients)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from expressway.oauth.express_configuration import (
@@ -152,13 +152,16 @@ def holds_permissions(
     return set(permissions) <= held
 
 
+_SAAS_APPLICATIONS = (
+    select(ClientRow)
+    .where(ClientRow.okta_oin_client_id == bindparam("oin_client_id"))
+    .order_by(ClientRow.client_id)
+)
+
+
 def saas_applications(session: Session, oin_client_id: str) -> list[ClientRow]:
     """The applications whose ``express_configuration`` names this OIN client."""
-    return [
-        client
-        for client in session.scalars(select(ClientRow).order_by(ClientRow.client_id))
-        if (client.express_configuration or {}).get("okta_oin_client_id") == oin_client_id
-    ]
+    return list(session.scalars(_SAAS_APPLICATIONS, {"oin_client_id": oin_client_id}))
 
 
 def saas_application(session: Session, client_id: str) -> ClientRow | None:
