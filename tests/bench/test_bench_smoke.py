@@ -106,6 +106,21 @@ def test_the_express_configure_benchmark_times_successful_runs(tmp_path: Path) -
     assert document["tenant_cpu_ms_per_run"] > 0
 
 
+def test_the_customers_benchmark_times_both_paths_at_each_size(tmp_path: Path) -> None:
+    """Express Configure SSO and Home Realm Discovery, timed with one customer and with more
+    inserted between the sizes; every run succeeded (the benchmark stops at one that did not)."""
+    document = run_quick("customers", tmp_path)
+    assert [size["customers"] for size in document["sizes"]] == [1, 20]
+    assert document["sizes"][1]["seed_seconds"] > 0
+    for size in document["sizes"]:
+        assert size["express_configure_sso"]["p50_ms"] > 0
+        assert size["home_realm_discovery"]["p50_ms"] > 0
+    assert set(document["p50_ratio_largest_over_smallest"]) == {
+        "express_configure_sso",
+        "home_realm_discovery",
+    }
+
+
 def test_the_password_login_benchmark_counts_logins(tmp_path: Path) -> None:
     """Issue 9.4: logins complete, and the Argon2id parameters in use are stated."""
     document = run_quick("password_logins", tmp_path)
