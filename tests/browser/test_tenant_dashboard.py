@@ -56,9 +56,8 @@ def shot(page: Page, name: str, detail: Locator | None = None) -> None:
         detail.screenshot(path=str(SHOTS / f"{name}-detail.png"))
 
 
-def _customer(tenant: DashboardTenant) -> None:
-    """The customer's organization and IT admin, as the support case has them: the admin is
-    not a member yet."""
+def _management(tenant: DashboardTenant) -> httpx.Client:
+    """The Management API, with a token of the tenant's admin client."""
     token = httpx.post(
         f"{tenant.url}/oauth/token",
         data={
@@ -68,9 +67,15 @@ def _customer(tenant: DashboardTenant) -> None:
             "audience": f"{tenant.url}/api/v2/",
         },
     ).json()["access_token"]
-    with httpx.Client(
+    return httpx.Client(
         base_url=f"{tenant.url}/api/v2", headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    )
+
+
+def _customer(tenant: DashboardTenant) -> None:
+    """The customer's organization and IT admin, as the support case has them: the admin is
+    not a member yet."""
+    with _management(tenant) as api:
         api.post(
             "/organizations", json={"name": "acme", "metadata": {"domains": "acme.example"}}
         ).raise_for_status()
@@ -210,3 +215,35 @@ def test_the_vendor_prepares_express_configuration_in_the_dashboard(
     nav(page).get_by_role("link", name="Roles").click()
     expect(page.get_by_role("link", name="Express Configuration Admin")).to_be_visible()
     shot(page, "10-narrow-screen")
+
+
+def test_an_admin_finds_one_customer_among_many_organizations(
+    page: Page, dashboard_tenant: DashboardTenant
+) -> None:
+    """Organizations a page at a time: the search box, by keyboard, then the customer's page."""
+    tenant = dashboard_tenant
+    with _management(tenant) as api:
+        for index in range(60):
+            api.post(
+                "/organizations",
+                json={"name": f"customer-{index:03d}", "display_name": f"Customer {index}"},
+            ).raise_for_status()
+
+    page.goto(f"{tenant.url}/dashboard")
+    page.get_by_label("E-mail").fill(tenant.admin_email)
+    page.get_by_label("Password").fill(tenant.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    nav(page).get_by_role("link", name="Organizations").click()
+    expect(page.get_by_text(re.compile(r"1\u201350 of \d+ organizations"))).to_be_visible()
+    pages = page.get_by_role("navigation", name="Pages of organizations")
+    expect(pages.get_by_role("link", name="Next")).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(50)
+
+    search = page.get_by_role("searchbox", name="Search organizations by name")
+    search.fill("Customer 4")
+    search.press("Enter")
+    expect(page.locator("tbody tr")).to_have_count(11)  # 4, and 40 to 49
+    expect(page.get_by_text("1\u201311 of 11 organizations matching")).to_be_visible()
+    shot(page, "11-organizations-search")
+    page.get_by_role("link", name="customer-042").click()
+    expect(page.get_by_role("heading", name="Customer 42", exact=True)).to_be_visible()

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from expressway.tenant.dashboard import listing
+from expressway.tenant.dashboard import organizations as dashboard_organizations
 from tests.conftest import BACKENDS, Tenant
+from tests.tenant.browser import make_enterprise_connection
 from tests.tenant.dashboard.conftest import Console, read_page, text_of
 
 pytestmark = pytest.mark.parametrize("tenant_database", BACKENDS, indirect=True)
@@ -281,3 +284,83 @@ def test_tenant_settings_flags_are_saved_and_logged(tenant: Tenant, console: Con
     assert "must be a whole number" in refused.text
     logs = console.get("/logs").text
     assert "Update tenant settings" in logs
+
+
+def _listed(html: str, kind: str) -> list[str]:
+    """The names a list page links to, in order."""
+    return re.findall(rf'href="/dashboard/{kind}/[^"]+">([^<]+)</a>', html)
+
+
+def test_organizations_are_listed_a_page_at_a_time_and_searched(
+    tenant: Tenant, console: Console
+) -> None:
+    """Fifty at a time in name order, a search by name or display name, and page numbers that
+    are not one (a hand-edited link) read as the nearest page."""
+    api = tenant.api()
+    for index in range(120):
+        api.post(
+            "/organizations",
+            json={"name": f"customer-{index:03d}", "display_name": f"Customer {index}"},
+        ).raise_for_status()
+    first = console.get("/organizations")
+    assert _listed(first.text, "organizations") == [f"customer-{i:03d}" for i in range(50)]
+    assert "1\u201350 of 120 organizations" in text_of(first.text)
+    assert 'href="/dashboard/organizations?page=2" rel="next"' in first.text
+    _labelled(first.text)
+    last = console.get("/organizations", params={"page": "3"})
+    assert _listed(last.text, "organizations") == [f"customer-{i:03d}" for i in range(100, 120)]
+    assert 'href="/dashboard/organizations?page=2" rel="prev"' in last.text
+    assert 'rel="next"' not in last.text
+    assert (
+        _listed(console.get("/organizations", params={"page": "99"}).text, "organizations")[0]
+        == "customer-100"
+    )
+    assert (
+        _listed(console.get("/organizations", params={"page": "x"}).text, "organizations")[0]
+        == "customer-000"
+    )
+    found = console.get("/organizations", params={"q": "CUSTOMER 11"})
+    assert _listed(found.text, "organizations") == [
+        "customer-011",
+        *(f"customer-{i}" for i in range(110, 120)),
+    ]
+    assert "1\u201311 of 11 organizations matching “CUSTOMER 11”" in text_of(found.text)
+    none = console.get("/organizations", params={"q": "1_0"})
+    assert _listed(none.text, "organizations") == []
+    assert "No organization's name matches “1_0”." in text_of(none.text)
+
+
+def test_enterprise_connections_are_listed_a_page_at_a_time_and_searched(
+    tenant: Tenant, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    for name in ("globex-okta", "acme-okta", "initech-okta"):
+        make_enterprise_connection(tenant, name, domains=[], clients=[])
+    first = console.get("/connections")
+    assert _listed(first.text, "connections") == ["acme-okta", "globex-okta"]
+    second = console.get("/connections", params={"page": "2"})
+    assert _listed(second.text, "connections") == ["initech-okta"]
+    found = console.get("/connections", params={"q": "tech"})
+    assert _listed(found.text, "connections") == ["initech-okta"]
+
+
+def test_past_the_listed_connections_an_organization_enables_one_typed_by_name(
+    tenant: Tenant, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant with more connections than the page lists asks for the connection's name."""
+    monkeypatch.setattr(dashboard_organizations, "CONNECTIONS_LISTED", 1)
+    make_enterprise_connection(tenant, "acme-okta", domains=[], clients=[])
+    page = console.submit("/organizations", {"name": "acme"})
+    org_id = page.url.path.rsplit("/", 1)[-1]
+    assert 'name="connection_id"' not in page.text
+    assert 'id="connection"' in page.text
+    unknown = console.post(f"/organizations/{org_id}/connections", {"connection": "nope"})
+    assert unknown.status_code == 400
+    assert "no connection is named nope" in unknown.text
+    shown = console.submit(
+        f"/organizations/{org_id}/connections",
+        {"connection": "acme-okta", "show_as_button": "true"},
+    )
+    assert shown.status_code == 200
+    [enabled] = tenant.api().get(f"/organizations/{org_id}/enabled_connections").json()
+    assert enabled["connection"]["name"] == "acme-okta"

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.responses import Response
 
-from expressway.tenant.dashboard.context import Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.context import PREFIX, Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.listing import listing
 from expressway.tenant.rows import ConnectionRow, ScimConfigurationRow
 from expressway.tenant.services import connections as service
 
@@ -27,19 +28,27 @@ def _log(ctx: Dashboard, description: str, connection: ConnectionRow, **details:
 
 @router.get("/connections")
 def list_connections(ctx: Viewing) -> Response:
-    rows = list(
+    page = listing(
+        ctx.session,
+        ctx.request,
+        f"{PREFIX}/connections",
+        select(ConnectionRow)
+        .where(ConnectionRow.strategy.in_(service.ENTERPRISE_STRATEGIES))
+        .order_by(ConnectionRow.name),
+        [ConnectionRow.name, ConnectionRow.display_name],
+    )
+    scim = set(
         ctx.session.scalars(
-            select(ConnectionRow)
-            .where(ConnectionRow.strategy.in_(service.ENTERPRISE_STRATEGIES))
-            .order_by(ConnectionRow.name)
+            select(ScimConfigurationRow.connection_id).where(
+                ScimConfigurationRow.connection_id.in_([row.id for row in page.rows])
+            )
         )
     )
-    scim = set(ctx.session.scalars(select(ScimConfigurationRow.connection_id)))
     return ctx.render(
         "connections.html",
         section="connections",
         title="Enterprise connections",
-        connections=rows,
+        listing=page,
         scim=scim,
     )
 

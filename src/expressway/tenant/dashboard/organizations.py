@@ -8,7 +8,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.responses import Response
 
-from expressway.tenant.dashboard.context import Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.context import PREFIX, Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.forms import FormError
+from expressway.tenant.dashboard.listing import listing
 from expressway.tenant.dashboard.roles import find_user
 from expressway.tenant.rows import (
     ConnectionRow,
@@ -22,6 +24,9 @@ from expressway.tenant.rows import (
 from expressway.tenant.services import organizations as service
 
 router = APIRouter()
+
+#: The most connections the organization page offers in a list; past that, one is typed by name.
+CONNECTIONS_LISTED = 100
 
 
 def _log(
@@ -46,14 +51,20 @@ def _log(
 
 
 def _list_page(ctx: Dashboard, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    rows = list(ctx.session.scalars(select(OrganizationRow).order_by(OrganizationRow.name)))
+    page = listing(
+        ctx.session,
+        ctx.request,
+        f"{PREFIX}/organizations",
+        select(OrganizationRow).order_by(OrganizationRow.name),
+        [OrganizationRow.name, OrganizationRow.display_name],
+    )
     return ctx.render(
         "organizations.html",
         section="organizations",
         status_code=status,
         title="Organizations",
-        organizations=rows,
-        domains={row.id: ", ".join(service.organization_domains(row)) for row in rows},
+        listing=page,
+        domains={row.id: ", ".join(service.organization_domains(row)) for row in page.rows},
         errors=errors or {},
         values={
             "name": ctx.form.raw("name") or "",
@@ -120,12 +131,22 @@ def _organization_page(
             .order_by(ConnectionRow.name)
         )
     ]
-    enabled_ids = {connection.id for _, connection in enabled}
-    available = [
-        connection
-        for connection in session.scalars(select(ConnectionRow).order_by(ConnectionRow.name))
-        if connection.id not in enabled_ids
-    ]
+    # Offered in a list while there are few; past that, typed by name (a tenant holds a
+    # connection for each customer that ran Express Configuration).
+    available = list(
+        session.scalars(
+            select(ConnectionRow)
+            .where(
+                ConnectionRow.id.not_in(
+                    select(OrganizationConnectionRow.connection_id).where(
+                        OrganizationConnectionRow.organization_id == row.id
+                    )
+                )
+            )
+            .order_by(ConnectionRow.name)
+            .limit(CONNECTIONS_LISTED + 1)
+        )
+    )
     return ctx.render(
         "organization.html",
         section="organizations",
@@ -137,7 +158,7 @@ def _organization_page(
         member_roles=member_roles,
         roles=list(session.scalars(select(RoleRow).order_by(RoleRow.name))),
         enabled=enabled,
-        available=available,
+        available=available if len(available) <= CONNECTIONS_LISTED else None,
         errors=errors or {},
     )
 
@@ -235,13 +256,25 @@ def remove_member_role(organization_id: str, ctx: Changing) -> Response:
     return _change(ctx, organization_id, work)
 
 
+def _connection_id(ctx: Dashboard) -> str:
+    """The connection the form names: chosen from the list (``connection_id``), or typed by
+    name (``connection``) when there are too many to list."""
+    if ctx.form.raw("connection_id") is not None:
+        return ctx.form.required("connection_id", max_length=64)
+    name = ctx.form.required("connection", max_length=128)
+    found = ctx.session.scalars(select(ConnectionRow.id).where(ConnectionRow.name == name)).first()
+    if found is None:
+        raise FormError("connection", f"no connection is named {name}")
+    return found
+
+
 @router.post("/organizations/{organization_id}/connections")
 def enable_connection(organization_id: str, ctx: Changing) -> Response:
     def work(row: OrganizationRow) -> str:
         _, connection = service.enable_connection(
             ctx.session,
             row,
-            ctx.form.required("connection_id", max_length=64),
+            _connection_id(ctx),
             service.EnabledConnectionSpec(
                 assign_membership_on_login=ctx.form.flag("assign_membership_on_login"),
                 show_as_button=ctx.form.flag("show_as_button"),
