@@ -435,14 +435,16 @@ def read_client_secret(runtime_or_sealer: TenantRuntime | Sealer, row: Connectio
 # --- Enabled clients ---
 
 
+_ENABLED_CLIENT_IDS = (
+    select(ConnectionClientRow.client_id)
+    .where(ConnectionClientRow.connection_id == bindparam("connection_id"))
+    .order_by(ConnectionClientRow.client_id)
+)
+
+
 def enabled_client_ids(session: Session, row: ConnectionRow) -> list[str]:
-    return list(
-        session.scalars(
-            select(ConnectionClientRow.client_id)
-            .where(ConnectionClientRow.connection_id == row.id)
-            .order_by(ConnectionClientRow.client_id)
-        )
-    )
+    # Built once: every Express Configure SSO run reads them.
+    return list(session.scalars(_ENABLED_CLIENT_IDS, {"connection_id": row.id}))
 
 
 def _check_clients_exist(session: Session, client_ids: list[str]) -> None:
