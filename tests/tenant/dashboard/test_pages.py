@@ -364,3 +364,68 @@ def test_past_the_listed_connections_an_organization_enables_one_typed_by_name(
     assert shown.status_code == 200
     [enabled] = tenant.api().get(f"/organizations/{org_id}/enabled_connections").json()
     assert enabled["connection"]["name"] == "acme-okta"
+
+
+def test_users_are_listed_newest_first_a_page_at_a_time_and_searched(
+    tenant: Tenant, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    api = tenant.api()
+    made = [
+        api.post(
+            "/users",
+            json={
+                "email": f"{name}@acme.example",
+                "name": name.title(),
+                "password": "Correct-Horse-7",
+                "connection": "Username-Password-Authentication",
+            },
+        ).json()["user_id"]
+        for name in ("ada", "grace", "edsger")
+    ]
+    first = console.get("/users")
+    assert "1\u20132 of 3 users" in text_of(first.text)
+    assert made[2] in first.text
+    assert made[0] not in first.text
+    assert made[0] in console.get("/users", params={"page": "2"}).text
+    found = console.get("/users", params={"q": "GRACE"})
+    assert made[1] in found.text
+    assert made[0] not in found.text
+    assert made[2] not in found.text
+
+
+def test_an_organizations_members_are_listed_a_page_at_a_time_and_searched(
+    tenant: Tenant, console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the page's members are shown, with their roles; the links keep to the section."""
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    api = tenant.api()
+    org_id = api.post("/organizations", json={"name": "acme"}).json()["id"]
+    role = api.post("/roles", json={"name": "Billing admin"}).json()["id"]
+    users = {}
+    for name in ("ada", "grace", "edsger"):
+        users[name] = api.post(
+            "/users",
+            json={
+                "email": f"{name}@acme.example",
+                "password": "Correct-Horse-7",
+                "connection": "Username-Password-Authentication",
+            },
+        ).json()["user_id"]
+    api.post(f"/organizations/{org_id}/members", json={"members": list(users.values())})
+    api.post(
+        f"/organizations/{org_id}/members/{users['grace']}/roles", json={"roles": [role]}
+    ).raise_for_status()
+    first = console.get(f"/organizations/{org_id}")
+    assert "ada@acme.example" in first.text
+    assert "edsger@acme.example" in first.text
+    assert "grace@acme.example" not in first.text
+    assert "1\u20132 of 3 members" in text_of(first.text)
+    assert f'href="/dashboard/organizations/{org_id}?page=2#members" rel="next"' in first.text
+    second = console.get(f"/organizations/{org_id}", params={"page": "2"})
+    assert "grace@acme.example" in second.text
+    assert "Billing admin" in text_of(second.text)
+    found = console.get(f"/organizations/{org_id}", params={"q": "edsger"})
+    assert "edsger@acme.example" in found.text
+    assert "ada@acme.example" not in found.text
+    _labelled(found.text)

@@ -1,8 +1,9 @@
 """The dashboard's lists that grow with the vendor's customers (organizations, enterprise
-connections): a page of them at a time, searched by name.
+connections, users, an organization's members): a page of them at a time, searched.
 
-Every customer that runs Express Configuration adds an organization and a connection; a list
-that showed them all took a page of thousands of rows to render and to read. Like Auth0's
+Every customer that runs Express Configuration adds an organization and a connection, and SCIM
+brings in its employees; a list that showed them all took a page of thousands of rows to render
+and to read. Like Auth0's
 dashboard, these show ``PAGE_SIZE`` at a time, in name order, with a search box (``?q=``, a
 case-insensitive match anywhere in the names it searches) and links to the pages before and
 after (``?page=``).
@@ -37,6 +38,8 @@ class Listing(Generic[T]):
     number: int
     query: str
     path: str
+    #: The part of the page the list stands in (``members``), for its links and its search.
+    fragment: str = ""
 
     @property
     def first(self) -> int:
@@ -56,7 +59,13 @@ class Listing(Generic[T]):
         parameters: dict[str, Any] = {"q": self.query} if self.query else {}
         if number > 1:
             parameters["page"] = number
-        return f"{self.path}?{urlencode(parameters)}" if parameters else self.path
+        link = f"{self.path}?{urlencode(parameters)}" if parameters else self.path
+        return f"{link}#{self.fragment}" if self.fragment else link
+
+    @property
+    def action(self) -> str:
+        """Where the search form sends its query."""
+        return f"{self.path}#{self.fragment}" if self.fragment else self.path
 
     @property
     def previous(self) -> str | None:
@@ -79,6 +88,7 @@ def listing(
     path: str,
     statement: Select[T],
     searched: Sequence[QueryableAttribute[Any]],
+    fragment: str = "",
 ) -> Listing[T]:
     """The page of ``statement``'s rows (already in order) that ``request`` asks for, among
     those whose ``searched`` columns contain its search."""
@@ -91,4 +101,6 @@ def listing(
     pages = max(1, -(-(total or 0) // PAGE_SIZE))
     number = min(_page_number(request), pages)
     rows = session.scalars(statement.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    return Listing(rows=rows, total=total or 0, number=number, query=query, path=path)
+    return Listing(
+        rows=rows, total=total or 0, number=number, query=query, path=path, fragment=fragment
+    )

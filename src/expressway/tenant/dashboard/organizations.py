@@ -106,19 +106,26 @@ def _organization_page(
     ctx: Dashboard, row: OrganizationRow, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
     session = ctx.session
-    members = list(
-        session.scalars(
-            select(UserRow)
-            .join(OrganizationMemberRow, OrganizationMemberRow.user_id == UserRow.user_id)
-            .where(OrganizationMemberRow.organization_id == row.id)
-            .order_by(UserRow.email, UserRow.user_id)
-        )
+    # SCIM brings a customer's employees in as members: thousands of them.
+    members = listing(
+        session,
+        ctx.request,
+        f"{PREFIX}/organizations/{row.id}",
+        select(UserRow)
+        .join(OrganizationMemberRow, OrganizationMemberRow.user_id == UserRow.user_id)
+        .where(OrganizationMemberRow.organization_id == row.id)
+        .order_by(UserRow.email, UserRow.user_id),
+        [UserRow.email, UserRow.name, UserRow.user_id],
+        fragment="members",
     )
-    member_roles: dict[str, list[RoleRow]] = {member.user_id: [] for member in members}
+    member_roles: dict[str, list[RoleRow]] = {member.user_id: [] for member in members.rows}
     for user_id, role in session.execute(
         select(OrganizationMemberRoleRow.user_id, RoleRow)
         .join(RoleRow, RoleRow.id == OrganizationMemberRoleRow.role_id)
-        .where(OrganizationMemberRoleRow.organization_id == row.id)
+        .where(
+            OrganizationMemberRoleRow.organization_id == row.id,
+            OrganizationMemberRoleRow.user_id.in_(list(member_roles)),
+        )
         .order_by(RoleRow.name)
     ):
         member_roles.setdefault(user_id, []).append(role)

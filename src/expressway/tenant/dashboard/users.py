@@ -6,21 +6,21 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.responses import Response
 
-from expressway.tenant.dashboard.context import Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.context import PREFIX, Changing, Dashboard, Viewing, redirect
+from expressway.tenant.dashboard.listing import listing
 from expressway.tenant.rows import ConnectionRow, UserRow
 from expressway.tenant.services import users as service
 
 router = APIRouter()
 
-#: The list shows the newest users; the Management API pages through all of them.
-LIST_LIMIT = 200
-
 
 def _list_page(ctx: Dashboard, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    rows = list(
-        ctx.session.scalars(
-            select(UserRow).order_by(UserRow.created_at.desc(), UserRow.user_id).limit(LIST_LIMIT)
-        )
+    page = listing(
+        ctx.session,
+        ctx.request,
+        f"{PREFIX}/users",
+        select(UserRow).order_by(UserRow.created_at.desc(), UserRow.user_id),
+        [UserRow.email, UserRow.name, UserRow.user_id],
     )
     databases = list(
         ctx.session.scalars(
@@ -34,7 +34,7 @@ def _list_page(ctx: Dashboard, errors: dict[str, str] | None = None, status: int
         section="users",
         status_code=status,
         title="Users",
-        users=rows,
+        listing=page,
         databases=[(name, name) for name in databases],
         errors=errors or {},
         values={
