@@ -33,8 +33,8 @@ class ConnectionRow(TenantBase):
     #: The metadata's :data:`EXPRESS_CONFIGURATION_ORGANIZATION_KEY`, kept in a column of its own
     #: by :meth:`_metadata_written` so that an organization's connections are found through an
     #: index: Express Configuration looks them up at every call, and a tenant holds one such
-    #: connection for each customer that ran it, thousands of them.
-    #: As long as a metadata value may be (the Management API's 255 characters).
+    #: connection for each customer that ran it, thousands of them. As long as a metadata value
+    #: may be (the Management API's 255 characters).
     express_configuration_organization_id: Mapped[str | None] = mapped_column(
         String(255), index=True
     )
