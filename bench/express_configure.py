@@ -52,22 +52,31 @@ def scene(
     launcher: Sequence[str] = CLI,
     environment: Mapping[str, str] | None = None,
     up_timeout: float = 60,
+    databases: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[demo_story.Story, Server, Server]]:
     """The demo's tenant and workforce IdP, served, seeded and repaired. ``launcher`` is the
     command that runs the CLI (``expressway``), ``environment`` more of its environment
-    (settings, as ``EXPRESSWAY_…`` variables)."""
+    (settings, as ``EXPRESSWAY_…`` variables); ``databases`` the database URL of the tenant
+    and of the workforce IdP (``{"tenant": …, "workforce": …}``), SQLite files in ``data_dir``
+    where not given."""
     tenant_port, workforce_port = free_port(), free_port()
     urls = {
         "tenant": f"http://localhost:{tenant_port}",
         "workforce": f"http://localhost:{workforce_port}",
         "sample_app": f"http://localhost:{free_port()}",
     }
-    env = expressway_environment(data_dir, **urls) | dict(environment or {})
+    urls_of_databases = {f"{system}_database_url": url for system, url in (databases or {}).items()}
+    env = (
+        expressway_environment(data_dir, **urls)
+        | {f"EXPRESSWAY_{name.upper()}": url for name, url in urls_of_databases.items()}
+        | dict(environment or {})
+    )
     settings = load_settings(
         data_dir=data_dir,
         tenant_public_url=urls["tenant"],
         workforce_public_url=urls["workforce"],
         sample_app_public_url=urls["sample_app"],
+        **urls_of_databases,
     )
     tenant_runtime = TenantRuntime.from_settings(settings)
     initialise_tenant(tenant_runtime)

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from _harness import (
     CLI,
     Meter,
@@ -39,6 +38,7 @@ from _harness import (
     WrkResult,
     expressway_environment,
     free_port,
+    fresh_database,
     initialise_tenant,
     rss_mb,
     run_wrk,
@@ -47,28 +47,7 @@ from _harness import (
 )
 from token_endpoint import FORM, Signer, prepare, rs256_ceiling, sign_bodies
 
-POSTGRES_URL = os.environ.get(
-    "EXPRESSWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 WARMUP_ASSERTIONS = 1000
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new database on the PostgreSQL server, dropped on exit."""
-    name = f"expressway_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        raise SystemExit(f"no PostgreSQL at {POSTGRES_URL}: {exc}") from exc
-    try:
-        yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass

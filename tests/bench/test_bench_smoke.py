@@ -218,3 +218,41 @@ def test_the_scaleout_benchmark_loads_one_then_two_tenant_processes(tmp_path: Pa
     assert document["runs"][1]["requests"] == sum(
         p["requests"] for p in document["runs"][1]["per_process"]
     )
+
+
+@pytest.mark.postgres
+def test_the_provisioning_benchmark_runs_two_workforce_replicas_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    """Issue 9 (scale-out): two workforce processes on one PostgreSQL database push every
+    assigned person once between them; each process's CPU is read."""
+    from tests.databases import require_postgres
+
+    require_postgres()
+    result = tmp_path / "provisioning.json"
+    done = subprocess.run(  # noqa: S603 - our own script
+        [
+            sys.executable,
+            str(ROOT / "bench" / "provisioning.py"),
+            "--users",
+            "5",
+            "--database",
+            "postgresql",
+            "--workforce-replicas",
+            "2",
+            "--json",
+            str(result),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    document = json.loads(result.read_text())
+    assert (document["database"], document["workforce_replicas"]) == ("postgresql", 2)
+    assert document["failed"] == 0
+    assert document["jobs"] >= 5
+    assert len(document["workforce_cpu_ms_per_user_by_replica"]) == 2
+    assert len(document["rss_mb"]["workforce"]) == 2
