@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -534,3 +534,12 @@ def fresh_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def system_databases(stack: ExitStack, database: str) -> dict[str, str]:
+    """The tenant's and the workforce IdP's database URLs for ``database``: on
+    ``postgresql``, a database of its own for each, dropped when ``stack`` closes; on
+    ``sqlite``, none (the systems' SQLite files in their data directory)."""
+    if database != "postgresql":
+        return {}
+    return {system: stack.enter_context(fresh_database()) for system in ("tenant", "workforce")}

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from _harness import fresh_database, percentile, write_json
+from _harness import percentile, system_databases, write_json
 from express_configure import scene
 
 from expressway.config import load_settings
@@ -166,14 +166,7 @@ def _timed(runs: int, run: Callable[[], None]) -> dict[str, float]:
 
 def run(sizes: list[int], runs: int, data_dir: Path, database: str = "sqlite") -> dict[str, Any]:
     with ExitStack() as stack:
-        databases = (
-            {
-                "tenant": stack.enter_context(fresh_database()),
-                "workforce": stack.enter_context(fresh_database()),
-            }
-            if database == "postgresql"
-            else {}
-        )
+        databases = system_databases(stack, database)
         story, _tenant, _workforce = stack.enter_context(scene(data_dir, databases=databases))
         tenant_database = databases.get("tenant") or (
             load_settings(data_dir=data_dir).resolved_tenant_database_url()

@@ -32,9 +32,9 @@ from _harness import (
     Server,
     expressway_environment,
     free_port,
-    fresh_database,
     rss_mb,
     serve,
+    system_databases,
     write_json,
 )
 from express_configure import scene
@@ -95,14 +95,7 @@ def run(
     workforce_replicas: int = 1,
 ) -> dict[str, Any]:
     with ExitStack() as stack:
-        databases = (
-            {
-                "tenant": stack.enter_context(fresh_database()),
-                "workforce": stack.enter_context(fresh_database()),
-            }
-            if database == "postgresql"
-            else {}
-        )
+        databases = system_databases(stack, database)
         return _run(stack, users, data_dir, timeout, databases, workforce_replicas)
 
 
