@@ -224,7 +224,7 @@ def create_the_customer(page: Page) -> None:
     expect(page.get_by_role("cell", name=DATABASE)).to_be_visible()
 
     dashboard_nav(page, "Users")
-    page.get_by_label("E-mail").fill(IT_ADMIN)
+    page.get_by_role("textbox", name="E-mail", exact=True).fill(IT_ADMIN)
     page.get_by_role("textbox", name="Name", exact=True).fill("Acme IT admin")
     page.get_by_label("Password").fill(IT_ADMIN_PASSWORD)
     page.get_by_role("button", name="Create").click()
