@@ -258,6 +258,12 @@ def expressway_environment(data_dir: Path, **urls: str) -> dict[str, str]:
     return env
 
 
+def database_environment(databases: Mapping[str, str]) -> dict[str, str]:
+    """The settings that put each system of ``databases`` (``{"tenant": …, "workforce": …}``,
+    as :func:`system_databases` answers) on its database URL instead of SQLite."""
+    return {f"EXPRESSWAY_{system.upper()}_DATABASE_URL": url for system, url in databases.items()}
+
+
 def initialise_tenant(env: Mapping[str, str]) -> dict[str, str]:
     """``expressway tenant init --json``: the admin client's id and secret."""
     done = subprocess.run(  # noqa: S603 - our own CLI

@@ -171,9 +171,13 @@ def run(sizes: list[int], runs: int, data_dir: Path, database: str = "sqlite") -
         tenant_database = databases.get("tenant") or (
             load_settings(data_dir=data_dir).resolved_tenant_database_url()
         )
-        status, body = story.express_configure("sso")  # the demo's customer: the first size's one
-        if status != 200:
-            raise RuntimeError(f"Express Configure SSO failed: {status} {body}")
+
+        def express_configure() -> None:
+            status, body = story.express_configure("sso")
+            if status != 200:
+                raise RuntimeError(f"Express Configure SSO failed: {status} {body}")
+
+        express_configure()  # the demo's customer: the first size's one
         application = story.cast.app["client_id"]
         sign_in = f"{story.tenant_url}/authorize?" + urlencode(
             {
@@ -184,11 +188,6 @@ def run(sizes: list[int], runs: int, data_dir: Path, database: str = "sqlite") -
             }
         )
         employee = f"employee@{demo_story.DOMAIN}"
-
-        def express_configure() -> None:
-            status, body = story.express_configure("sso")
-            if status != 200:
-                raise RuntimeError(f"Express Configure SSO failed: {status} {body}")
 
         def home_realm_discovery() -> None:
             with Person(employee, "") as person:

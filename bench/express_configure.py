@@ -25,6 +25,7 @@ from _harness import (
     CLI,
     Meter,
     Server,
+    database_environment,
     expressway_environment,
     free_port,
     percentile,
@@ -65,10 +66,9 @@ def scene(
         "workforce": f"http://localhost:{workforce_port}",
         "sample_app": f"http://localhost:{free_port()}",
     }
-    urls_of_databases = {f"{system}_database_url": url for system, url in (databases or {}).items()}
     env = (
         expressway_environment(data_dir, **urls)
-        | {f"EXPRESSWAY_{name.upper()}": url for name, url in urls_of_databases.items()}
+        | database_environment(databases or {})
         | dict(environment or {})
     )
     settings = load_settings(
@@ -76,7 +76,7 @@ def scene(
         tenant_public_url=urls["tenant"],
         workforce_public_url=urls["workforce"],
         sample_app_public_url=urls["sample_app"],
-        **urls_of_databases,
+        **{f"{system}_database_url": url for system, url in (databases or {}).items()},
     )
     tenant_runtime = TenantRuntime.from_settings(settings)
     initialise_tenant(tenant_runtime)

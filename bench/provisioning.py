@@ -30,6 +30,7 @@ from _harness import (
     CLI,
     Meter,
     Server,
+    database_environment,
     expressway_environment,
     free_port,
     rss_mb,
@@ -69,7 +70,7 @@ def _more_workforce_replicas(
         tenant=story.tenant_url,
         workforce=story.workforce_url,
         sample_app=story.sample_app_url,
-    ) | {f"EXPRESSWAY_{system.upper()}_DATABASE_URL": url for system, url in databases.items()}
+    ) | database_environment(databases)
     replicas = []
     for index in range(count):
         port = free_port()
