@@ -12,6 +12,13 @@ Expressway runs once for each ``--workers N`` (by default 1, then 2): ``expressw
 --workers N``, N processes on one database; its CPU time and RSS are then those of all its
 processes. Like oidc-provider, which writes no line per request, it runs without its access log
 (``--no-access-log``) unless ``--access-log`` is given.
+
+The servers take turns ``--rounds`` times (by default 3), each round in the other order than the
+one before, and each server's figures are the medians of its runs, each run's share of the RS256
+ceiling and each round's ratio to oidc-provider taken first: these 2 vCPU machines' speed drifts
+by a fifth from one minute to the next, and one server's figures measured in a fast minute and
+the other's in a slow one misstate both the share and the ratio (one process read 55% to 65% of
+the ceiling in six runs of one session, alone on the machine, at the same commit).
 """
 
 from __future__ import annotations
@@ -23,18 +30,19 @@ import math
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -70,6 +78,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Seconds an assertion stays valid: under the tenant's cap of five minutes, over a run's length.
 ASSERTION_LIFETIME = 280
 WARMUP_ASSERTIONS = 1500
+
+T = TypeVar("T")
 
 
 def b64url(data: bytes) -> str:
@@ -511,6 +521,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--warmup", type=int, default=WARMUP_ASSERTIONS, help="warm-up requests")
     parser.add_argument("--ceiling-seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="turns each server takes, in alternating order; the figures are the medians",
+    )
     parser.add_argument("--without-peer", action="store_true", help="Expressway alone")
     parser.add_argument(
         "--workers",
@@ -544,11 +560,14 @@ def main() -> None:
     before = ceiling["tokens_per_second_per_core"]
     with tempfile.TemporaryDirectory(prefix="token-bench-") as directory:
         scratch = Path(directory)
-        for start in contenders:
-            with start(scratch) as contender:
+        for turn, start in turns(contenders, arguments.rounds):
+            # Each run a server of its own, on a database of its own.
+            here = scratch / f"round-{turn}"
+            here.mkdir(exist_ok=True)
+            with start(here) as contender:
                 run = measure(
                     contender,
-                    scratch,
+                    here,
                     connections=arguments.connections,
                     seconds=arguments.seconds,
                     warmup=arguments.warmup,
@@ -561,28 +580,83 @@ def main() -> None:
             run["share_of_rs256_ceiling_per_core"] = round(
                 run["requests_per_second_per_core"] / around, 3
             )
+            run["round"] = turn
             runs.append(run)
             before = after["tokens_per_second_per_core"]
-    peer = next((run for run in runs if run["server"] == "oidc-provider"), None)
-    ratios = {
-        run["server"]: round(run["requests_per_second"] / peer["requests_per_second"], 2)
-        for run in runs
-        if peer is not None and run is not peer
-    }
+    ratios = ratios_to_peer(runs)
     report = {
         "connections": arguments.connections,
         "workers": arguments.workers,
         "access_log": arguments.access_log,
         "seconds": arguments.seconds,
+        "rounds": arguments.rounds,
         "rs256_ceiling": ceiling,
         "runs": runs,
-        "expressway_over_oidc_provider": ratios or None,
+        "medians": medians(runs),
+        "expressway_over_oidc_provider": {
+            server: round(statistics.median(by_round), 2) for server, by_round in ratios.items()
+        }
+        or None,
+        "expressway_over_oidc_provider_by_round": ratios or None,
         "peer": {"oidc-provider": "9.13.3", "node": node_version()} if not peer_missing else None,
         "peer_missing": peer_missing,
     }
     print_table(report)
     write_json(arguments.json, "token_endpoint", report)
     print(f"written to {arguments.json}")
+
+
+def turns(contenders: Sequence[T], rounds: int) -> Iterator[tuple[int, T]]:
+    """``(round, contender)`` for ``rounds`` rounds, each in the other order than the one before
+    (A B C, C B A, A B C): a drift of the machine's speed over a round weighs on each alike."""
+    for turn in range(1, rounds + 1):
+        for contender in contenders if turn % 2 else reversed(contenders):
+            yield turn, contender
+
+
+#: The figures of a run of which :func:`medians` takes each server's median.
+MEDIAN_FIGURES = (
+    "requests_per_second",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "cpu_cores_used",
+    "requests_per_second_per_core",
+    "rs256_ceiling_per_core",
+    "share_of_rs256_ceiling_per_core",
+    "rss_peak_under_load_mb",
+)
+
+
+def medians(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each server's median of each figure over its runs (each figure's own median: the run
+    with the median throughput need not have the median share), with the range of its share."""
+    servers: dict[str, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        servers.setdefault(run["server"], []).append(run)
+    summary: dict[str, dict[str, Any]] = {}
+    for server, own in servers.items():
+        figures: dict[str, Any] = {"runs": len(own)}
+        for name in MEDIAN_FIGURES:
+            figures[name] = round(statistics.median(run[name] for run in own), 3)
+        shares = [run["share_of_rs256_ceiling_per_core"] for run in own]
+        figures["share_range"] = [min(shares), max(shares)]
+        summary[server] = figures
+    return summary
+
+
+def ratios_to_peer(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """For each of Expressway's servers, its throughput over oidc-provider's in each round, in
+    round order: a ratio of two runs minutes apart, never of runs of different rounds."""
+    peers = {run["round"]: run for run in runs if run["server"] == "oidc-provider"}
+    ratios: dict[str, list[float]] = {}
+    for run in runs:
+        peer = peers.get(run["round"])
+        if peer is not None and run is not peer:
+            ratios.setdefault(run["server"], []).append(
+                round(run["requests_per_second"] / peer["requests_per_second"], 3)
+            )
+    return ratios
 
 
 def print_table(report: Mapping[str, Any]) -> None:
@@ -600,14 +674,14 @@ def print_table(report: Mapping[str, Any]) -> None:
             f" {speed['verifies_per_second']:.0f} verifies/s"
         )
     print(
-        f"{'server':<14} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cores':>6}"
-        f" {'req/s/core':>10} {'ceiling':>8} {'share':>6} {'RSS idle':>9} {'RSS load':>9}"
-        f" {'errors':>6}"
-        f" {'split':>9}"
+        f"{'round':>5} {'server':<14} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
+        f" {'cores':>6} {'req/s/core':>10} {'ceiling':>8} {'share':>6} {'RSS idle':>9}"
+        f" {'RSS load':>9} {'errors':>6} {'split':>9}"
     )
     for run in report["runs"]:
         print(
-            f"{run['server']:<14} {run['requests_per_second']:>8} {run['p50_ms']:>7}"
+            f"{run['round']:>5} {run['server']:<14} {run['requests_per_second']:>8}"
+            f" {run['p50_ms']:>7}"
             f" {run['p95_ms']:>7} {run['p99_ms']:>7} {run['cpu_cores_used']:>6}"
             f" {run['requests_per_second_per_core']:>10}"
             f" {run['rs256_ceiling_per_core']:>8} {run['share_of_rs256_ceiling_per_core']:>6.0%}"
@@ -615,9 +689,22 @@ def print_table(report: Mapping[str, Any]) -> None:
             f" {run['non_2xx'] + run['failed_checks'] + run['socket_errors']:>6}"
             f" {'/'.join(str(n) for n in run['connections_per_process']):>9}"
         )
+    print(f"medians of {report['rounds']} round(s):")
+    for server, figures in report["medians"].items():
+        low, high = figures["share_range"]
+        print(
+            f"  {server:<14} {figures['requests_per_second']:>8} req/s at"
+            f" {figures['cpu_cores_used']} cores, {figures['requests_per_second_per_core']}"
+            f" req/s/core, {figures['share_of_rs256_ceiling_per_core']:.0%} of the RS256 ceiling"
+            f" ({low:.0%} to {high:.0%})"
+        )
     if report["expressway_over_oidc_provider"] is not None:
         for server, ratio in report["expressway_over_oidc_provider"].items():
-            print(f"{server} / oidc-provider throughput: {ratio}")
+            by_round = report["expressway_over_oidc_provider_by_round"][server]
+            print(
+                f"{server} / oidc-provider throughput: {ratio}"
+                f" (by round: {', '.join(f'{r:.2f}' for r in by_round)})"
+            )
     elif report["peer_missing"]:
         print(f"oidc-provider: {report['peer_missing']}", file=sys.stderr)
 

@@ -40,10 +40,9 @@ def run_quick(
 def test_the_token_benchmark_runs_against_expressway_and_oidc_provider(tmp_path: Path) -> None:
     """Issue 9.1: both servers answer every pre-signed assertion with an RS256 token."""
     document = run_quick("token_endpoint", tmp_path)
-    runs = {run["server"]: run for run in document["runs"]}
     expected = {"expressway", "oidc-provider"} if NODE_MODULES.exists() else {"expressway"}
-    assert set(runs) == expected
-    for run in runs.values():
+    assert {run["server"] for run in document["runs"]} == expected
+    for run in document["runs"]:
         assert run["requests"] > 0
         assert run["non_2xx"] == 0
         assert run["token"]["alg"] == "RS256"
@@ -53,6 +52,25 @@ def test_the_token_benchmark_runs_against_expressway_and_oidc_provider(tmp_path:
         assert run["rs256_ceiling_per_core"] > 0
         assert run["share_of_rs256_ceiling_per_core"] == pytest.approx(
             run["requests_per_second_per_core"] / run["rs256_ceiling_per_core"], abs=0.002
+        )
+    # Two rounds, the second in the other order, and each server's figures their medians.
+    assert document["rounds"] == 2
+    order = [(run["round"], run["server"]) for run in document["runs"]]
+    first = [server for turn, server in order if turn == 1]
+    assert [server for turn, server in order if turn == 2] == first[::-1]
+    for server, figures in document["medians"].items():
+        own = [run for run in document["runs"] if run["server"] == server]
+        assert figures["runs"] == len(own) == 2
+        shares = sorted(run["share_of_rs256_ceiling_per_core"] for run in own)
+        assert figures["share_range"] == shares
+        assert figures["share_of_rs256_ceiling_per_core"] == pytest.approx(
+            sum(shares) / 2, abs=0.001
+        )
+    if "oidc-provider" in expected:
+        by_round = document["expressway_over_oidc_provider_by_round"]["expressway"]
+        assert len(by_round) == 2
+        assert document["expressway_over_oidc_provider"]["expressway"] == pytest.approx(
+            sum(by_round) / 2, abs=0.006
         )
 
 
