@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 
 from expressway import hashing, jose, json_text
 from expressway.config import Settings
@@ -366,6 +367,36 @@ def test_a_token_read_once_verifies_only_with_its_key() -> None:
     read.verify(jose.key_set([jose.public_jwk(other), jose.public_jwk(key)]))
     tampered = token[: token.rindex(".") + 1] + "A" * 342
     assert not jose.read_jwt(tampered).verifies_with(public)
+
+
+def test_a_keys_fitness_is_settled_per_key_object_and_a_refusal_is_never_remembered() -> None:
+    """sign_jwt and verify settle once per key object what joserfc checks before each RSA
+    operation (the key suits the algorithm and allows the operation): a key refused is refused
+    at every use, and each key object signs and verifies with its own key."""
+    key = jose.generate_signing_key("k1")
+    claims = {"sub": "x", "exp": 9}
+    token = jose.sign_jwt(claims, key)
+    jwk = jose.public_jwk(key)
+    for _ in range(2):
+        # A key meant for encryption, or whose key_ops leave out verify, verifies nothing.
+        without_use = {name: value for name, value in jwk.items() if name != "use"}
+        for unfit in ({**jwk, "use": "enc"}, {**without_use, "key_ops": ["encrypt"]}):
+            with pytest.raises(jose.JoseFailure):
+                jose.read_jwt(token).verify(RSAKey.import_key(unfit))
+        # A public key signs nothing, nor does a private key for another algorithm.
+        with pytest.raises(JoseError):
+            jose.sign_jwt(claims, RSAKey.import_key(jwk))
+        with pytest.raises(JoseError):
+            jose.sign_jwt(claims, key, alg="PS256")
+    # Many key objects, each fresh, one after the other: each verifies with its own key only.
+    other = jose.generate_signing_key("k2")
+    other_token = jose.sign_jwt(claims, other)
+    for index in range(2 * jose._OPERATIONS_KEPT + 10):
+        mine = index % 2 == 0
+        public = RSAKey.import_key(jwk if mine else jose.public_jwk(other))
+        assert jose.read_jwt(token).verifies_with(public) is mine
+        assert jose.read_jwt(other_token).verifies_with(public) is not mine
+    assert len(jose._OPERATIONS) <= jose._OPERATIONS_KEPT
 
 
 def test_a_jwk_that_is_not_an_rsa_public_key_is_refused() -> None:

@@ -12,14 +12,16 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 import orjson
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jws
 from joserfc.errors import JoseError
+from joserfc.jwa import JWSAlgModel, RSAAlgorithm, RSAPSSAlgorithm
 from joserfc.jwk import KeySet, RSAKey
 from joserfc.jws import CompactSignature, JWSRegistry
 from joserfc.util import json_b64encode, urlsafe_b64decode, urlsafe_b64encode
@@ -126,12 +128,51 @@ def sign_jwt(
     the registry and claims objects that call builds for every token, and with the header
     encoded once per key: together about 10 µs of a token's CPU.
     """
-    algorithm = _registry((alg,)).get_alg(alg)
-    algorithm.check_key(key)
+    operation = _operation(_registry((alg,)).get_alg(alg), key, "sign")
     payload = json_text.compact(claims)
     signing_input = _header_segment(typ, alg, key.kid) + urlsafe_b64encode(payload)
-    signature = algorithm.sign(signing_input, key)
+    signature = operation.native.sign(signing_input, operation.padding, operation.hash)
     return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")
+
+
+@dataclass(frozen=True, eq=False)
+class _Operation:
+    """A key's ``sign`` or ``verify`` with one of joserfc's RSA algorithms, settled once: the
+    ``cryptography`` key the JWK holds for it, and the algorithm's padding and hash."""
+
+    key: RSAKey
+    native: Any
+    padding: Any
+    hash: Any
+
+
+#: :func:`_operation`'s answers, by the key object's id, the algorithm and the operation.
+_OPERATIONS: dict[tuple[int, str, str], _Operation] = {}
+#: Entries kept at most: every signing key and every client key in use, many times over.
+_OPERATIONS_KEPT = 1024
+
+
+def _operation(algorithm: JWSAlgModel, key: RSAKey, name: Literal["sign", "verify"]) -> _Operation:
+    """What joserfc's ``algorithm.sign`` or ``verify`` does with ``key`` before the RSA
+    operation, done once per key: its check that the key suits the algorithm (``use``, ``kty``,
+    ``alg``) and that it allows the operation (``key_ops``, a private key to sign), and the
+    ``cryptography`` key it takes. Both depend on the key and the algorithm alone, and a token
+    request did them twice for every token it issued, about 6 µs of its own work; the RSA
+    operation itself is ``cryptography``'s, called as joserfc calls it.
+
+    A joserfc key is not hashable (it compares by value), so the entries go by the object's
+    id, each holding its key, which keeps the id from being reused while the entry stands."""
+    entry = _OPERATIONS.get((id(key), algorithm.name, name))
+    if entry is not None and entry.key is key:
+        return entry
+    if not isinstance(algorithm, RSAAlgorithm | RSAPSSAlgorithm):
+        raise JoseFailure(f"alg {algorithm.name!r} is not an RSA algorithm")
+    algorithm.check_key(key)
+    entry = _Operation(key, key.get_op_key(name), algorithm.padding, algorithm.hash_alg())
+    if len(_OPERATIONS) >= _OPERATIONS_KEPT:
+        _OPERATIONS.clear()
+    _OPERATIONS[id(key), algorithm.name, name] = entry
+    return entry
 
 
 @lru_cache(maxsize=64)
@@ -223,11 +264,10 @@ class SignedJwt:
                 verified = jws.validate_compact(self._compact(), keys, registry=self._registry)
             else:
                 self._registry.check_header(self.header)
-                algorithm = self._registry.get_alg(self.header["alg"])
-                algorithm.check_key(keys)
+                operation = _operation(self._registry.get_alg(self.header["alg"]), keys, "verify")
                 signature = _signature(self._signature_segment)
-                verified = signature is not None and algorithm.verify(
-                    self._signing_input, signature, keys
+                verified = signature is not None and _verifies(
+                    operation, self._signing_input, signature
                 )
         except JoseError as exc:
             raise JoseFailure(f"signature verification failed ({exc.error})") from exc
@@ -255,6 +295,15 @@ class SignedJwt:
             }
         )
         return compact
+
+
+def _verifies(operation: _Operation, signing_input: bytes, signature: bytes) -> bool:
+    # As joserfc's RSA algorithms verify: a bad signature is False, not an error.
+    try:
+        operation.native.verify(signature, signing_input, operation.padding, operation.hash)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _signature(segment: bytes) -> bytes | None:
