@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 from joserfc import jwt
@@ -397,6 +397,30 @@ def test_a_keys_fitness_is_settled_per_key_object_and_a_refusal_is_never_remembe
         assert jose.read_jwt(token).verifies_with(public) is mine
         assert jose.read_jwt(other_token).verifies_with(public) is not mine
     assert len(jose._OPERATIONS) <= jose._OPERATIONS_KEPT
+
+
+def test_tokens_with_one_header_read_it_alike_each_with_a_copy_of_its_own() -> None:
+    """read_jwt keeps what a header segment reads as, and verify whether it passed the header
+    rules: each token still gets a header of its own, and a header refused is refused at every
+    use."""
+    key = jose.generate_signing_key("k1")
+    public = jose.public_key(jose.public_jwk(key))
+    first, second = (jose.read_jwt(jose.sign_jwt({"sub": sub, "exp": 9}, key)) for sub in "ab")
+    assert first.header == second.header == {"typ": "JWT", "alg": "RS256", "kid": "k1"}
+    first.header["kid"] = "changed"
+    assert second.header["kid"] == "k1"
+    second.verify(public)
+    # A kid that is not a string breaks RFC 7515's rules for it.
+    signing_input = (
+        base64.urlsafe_b64encode(b'{"alg":"RS256","kid":5}').rstrip(b"=")
+        + b"."
+        + base64.urlsafe_b64encode(b'{"sub":"c","exp":9}').rstrip(b"=")
+    )
+    signature = key.get_op_key("sign").sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    token = (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+    for _ in range(2):
+        with pytest.raises(jose.JoseFailure, match="invalid_header_value"):
+            jose.read_jwt(token).verify(public)
 
 
 def test_a_jwk_that_is_not_an_rsa_public_key_is_refused() -> None:

@@ -244,6 +244,8 @@ class SignedJwt:
 
     header: dict[str, Any]
     claims: dict[str, Any]
+    #: The header segment as it came.
+    _header_segment: bytes
     #: The header and payload segments as they came, with the dot between them.
     _signing_input: bytes
     _signature_segment: bytes
@@ -263,7 +265,7 @@ class SignedJwt:
             if isinstance(keys, KeySet):
                 verified = jws.validate_compact(self._compact(), keys, registry=self._registry)
             else:
-                self._registry.check_header(self.header)
+                _check_header(self._registry, self._header_segment, self.header)
                 operation = _operation(self._registry.get_alg(self.header["alg"]), keys, "verify")
                 signature = _signature(self._signature_segment)
                 verified = signature is not None and _verifies(
@@ -285,11 +287,11 @@ class SignedJwt:
 
     def _compact(self) -> CompactSignature:
         """The token as joserfc's ``extract_compact`` reads it."""
-        header_segment, payload_segment = self._signing_input.split(b".")
+        payload_segment = self._signing_input[len(self._header_segment) + 1 :]
         compact = CompactSignature(dict(self.header), self._payload)
         compact.segments.update(
             {
-                "header": header_segment,
+                "header": self._header_segment,
                 "payload": payload_segment,
                 "signature": self._signature_segment,
             }
@@ -356,11 +358,7 @@ def read_jwt(
         registry.validate_header_size(header_segment)
         registry.validate_signature_size(signature_segment)
         registry.validate_payload_size(payload_segment)
-        header = orjson.loads(urlsafe_b64decode(header_segment))
-        if not isinstance(header, dict):
-            raise JoseFailure("token header is not a JSON object")
-        if "alg" not in header:
-            raise JoseFailure("token is not a compact JWS: its header names no alg")
+        header = dict(_header(header_segment))
         payload = urlsafe_b64decode(payload_segment)
         claims = orjson.loads(payload)
     except (JoseError, ValueError, RecursionError) as exc:
@@ -377,11 +375,47 @@ def read_jwt(
     return SignedJwt(
         header,
         claims,
+        header_segment,
         header_segment + b"." + payload_segment,
         signature_segment,
         payload,
         registry,
     )
+
+
+@lru_cache(maxsize=256)
+def _header(segment: bytes) -> dict[str, Any]:
+    """The JOSE header a header segment encodes: a JSON object naming an ``alg``, read as
+    :func:`read_jwt` reads a token (else ``ValueError`` or :class:`JoseFailure`, never
+    remembered). Kept for the segment: a signer's tokens all carry the same header, and a
+    client assertion's was decoded and read for every token request. Never handed out itself
+    (:func:`read_jwt` gives each token a copy)."""
+    header = orjson.loads(urlsafe_b64decode(segment))
+    if not isinstance(header, dict):
+        raise JoseFailure("token header is not a JSON object")
+    if "alg" not in header:
+        raise JoseFailure("token is not a compact JWS: its header names no alg")
+    return header
+
+
+#: The header segments whose header passed a registry's ``check_header``, by the registry's id
+#: and the segment, each with its registry (which keeps the id from being reused meanwhile).
+_HEADERS_CHECKED: dict[tuple[int, bytes], JWSRegistry] = {}
+#: Entries kept at most, as :data:`_OPERATIONS_KEPT`.
+_HEADERS_CHECKED_KEPT = 1024
+
+
+def _check_header(registry: JWSRegistry, segment: bytes, header: dict[str, Any]) -> None:
+    """``registry.check_header(header)`` (its header parameters' rules: ``crit``, each
+    registered parameter's type), once for a header segment that passed it: the check reads
+    nothing but the header, which the segment gives exactly. A header refused is refused at
+    every use."""
+    if _HEADERS_CHECKED.get((id(registry), segment)) is registry:
+        return
+    registry.check_header(header)
+    if len(_HEADERS_CHECKED) >= _HEADERS_CHECKED_KEPT:
+        _HEADERS_CHECKED.clear()
+    _HEADERS_CHECKED[id(registry), segment] = registry
 
 
 def verify_jwt(
