@@ -17,7 +17,7 @@ that says which rule failed:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from joserfc.jwk import RSAKey
 
@@ -34,8 +34,7 @@ CAUSE_PUBLIC_KEY_MISSING = "public_key_missing"
 CAUSE_PUBLIC_KEY_MISMATCH = "public_key_mismatch"
 
 
-@dataclass(frozen=True)
-class VerifiedAssertion:
+class VerifiedAssertion(NamedTuple):
     client_id: str
     jti: str
     expires_at: int

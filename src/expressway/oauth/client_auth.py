@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 from expressway.oauth.errors import InvalidClient, InvalidRequest
@@ -17,8 +17,7 @@ from expressway.oauth.errors import InvalidClient, InvalidRequest
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-@dataclass(frozen=True)
-class PresentedCredentials:
+class PresentedCredentials(NamedTuple):
     """What the client presented. ``method`` is the RFC 7591 name of the method used."""
 
     method: str

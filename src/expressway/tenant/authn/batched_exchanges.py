@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from joserfc.jwk import RSAKey
@@ -82,8 +82,7 @@ from expressway.tenant.services import throttling
 logger = logging.getLogger("expressway.tenant")
 
 
-@dataclass(frozen=True)
-class _Exchange:
+class _Exchange(NamedTuple):
     """What one exchange writes (the assertion's record and the log event) and who asked; and the
     access token to sign, with the key, once they are written."""
 

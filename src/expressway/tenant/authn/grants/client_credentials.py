@@ -8,8 +8,7 @@ of the client grant's scopes when none are requested.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -27,8 +26,7 @@ FAILURE_LOG = "feccft"
 DESCRIPTION = "Client Credentials for Access Token"
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(NamedTuple):
     """A checked ``client_credentials`` request: the access token's claims, still to be signed
     (:func:`~expressway.tenant.authn.tokens.sign_access_token`), and what its log says."""
 

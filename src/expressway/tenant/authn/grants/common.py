@@ -4,8 +4,7 @@ organization a grant was made for, and the record of a successful exchange."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -31,8 +30,7 @@ class ReuseDetected(InvalidGrant):
 MAX_USER_AGENT = 512
 
 
-@dataclass(frozen=True)
-class RequestOrigin:
+class RequestOrigin(NamedTuple):
     ip: str | None
     user_agent: str | None
 
