@@ -259,9 +259,11 @@ class SignedJwt(NamedTuple):
         raise :class:`JoseFailure` when it does not verify.
 
         With one key, this is joserfc's ``validate_compact`` for that key without the compact
-        signature object it reads again: the registry's header checks, joserfc's algorithm for
-        the header's ``alg`` with its check that the key suits it, and its verification of the
-        signature (in ``cryptography``); a key set goes through ``validate_compact`` itself.
+        signature object it reads again: the registry's header checks (once for a header,
+        :func:`_check_header`), joserfc's algorithm for the header's ``alg`` with its checks of
+        the key (once for a key, :func:`_operation`), and the signature verified by
+        ``cryptography`` as that algorithm verifies it; a key set goes through
+        ``validate_compact`` itself.
         """
         try:
             if isinstance(keys, KeySet):
