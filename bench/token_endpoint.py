@@ -543,6 +543,8 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, default=Path("bench/results/token_endpoint.json"))
     arguments = parser.parse_args()
+    if arguments.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     ceiling = rs256_ceiling(arguments.ceiling_seconds)
     runs: list[dict[str, Any]] = []
